@@ -1,0 +1,293 @@
+"""Layer-wise ("structured") empirical NTK for MLPs of Linear layers and element-wise activations.
+
+For a Linear layer y = s_w W a + s_b b with input a_{l−1}(z), the parameter Jacobian of the
+generator output is ∂g_d/∂W = s_w δ_{l,d}(z) a_{l−1}(z)^T, with δ_l(z) = ∂g(z)/∂y (D × n_l). Hence
+
+    K_l(z, z') = (s_w² ⟨a_{l−1}(z), a_{l−1}(z')⟩ + s_b²) · δ_l(z) δ_l(z')^T,   K = Σ_l K_l,
+
+and per-sample parameter Jacobians are never formed. δ_l is obtained by back-propagating the
+D output directions through the layers once per sample (an explicit reverse sweep).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.func import jvp
+
+from .methods import NTKKind
+
+__all__ = ["ELEMENTWISE", "StructuredUnsupported", "structured_ntk", "supports_structured"]
+
+#: Activation modules the structured path treats as element-wise maps.
+ELEMENTWISE: tuple[type[nn.Module], ...] = (
+    nn.ReLU,
+    nn.LeakyReLU,
+    nn.Tanh,
+    nn.Sigmoid,
+    nn.GELU,
+    nn.SiLU,
+    nn.ELU,
+    nn.CELU,
+    nn.SELU,
+    nn.Softplus,
+    nn.Hardtanh,
+    nn.Mish,
+    nn.Identity,
+)
+
+
+class StructuredUnsupported(TypeError):
+    """The model contains a module the structured path does not cover."""
+
+
+def _flatten(model: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
+    if isinstance(model, nn.Sequential):
+        out = []
+        for name, child in model.named_children():
+            out += _flatten(child, f"{prefix}{name}.")
+        return out
+    return [(prefix[:-1], model)]
+
+
+def _layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    layers = _flatten(model) if isinstance(model, nn.Sequential) else []
+    if not layers:
+        raise StructuredUnsupported(
+            f"structured NTK: expected an nn.Sequential of Linear layers and element-wise "
+            f"activations, got {type(model).__name__}"
+        )
+    for name, m in layers:
+        if isinstance(m, nn.Linear):
+            continue
+        if type(m) in ELEMENTWISE:
+            continue
+        raise StructuredUnsupported(
+            f"structured NTK: module {name!r} of type {type(m).__name__} is not supported "
+            f"(Linear and element-wise activations only)"
+        )
+    if not any(isinstance(m, nn.Linear) for _, m in layers):
+        raise StructuredUnsupported("structured NTK: the model has no Linear layer")
+    return layers
+
+
+def supports_structured(model: nn.Module) -> bool:
+    """Whether :func:`structured_ntk` covers every module of ``model``."""
+    try:
+        _layers(model)
+    except StructuredUnsupported:
+        return False
+    return True
+
+
+@dataclass
+class _LinearTerm:
+    a: Tensor  # (N, n_in) layer input
+    delta: Tensor  # (B, D, n_out) ∂g/∂(layer output); B = 1 when shared by all samples
+    s_w2: float  # s_w²
+    s_b2: float  # s_b² if the layer has a bias, else 0
+
+
+def _terms(layers, params: dict[str, Tensor], z: Tensor) -> list[_LinearTerm]:
+    """One forward and one reverse sweep: the (a_{l−1}, δ_l) pairs of every Linear layer."""
+    a = z.reshape(z.shape[0], -1)
+    records: list[tuple] = []
+    for name, m in layers:
+        if isinstance(m, nn.Linear):
+            w = params[f"{name}.weight"]
+            b = params.get(f"{name}.bias")
+            s_w = float(getattr(m, "weight_scale", 1.0))
+            s_b = float(getattr(m, "bias_scale", 1.0))
+            records.append(("lin", a, w, s_w, s_b, b is not None))
+            a = F.linear(a, s_w * w, None if b is None else s_b * b)
+        else:
+            a, deriv = activation_and_derivative(m, a)
+            records.append(("act", deriv))
+    d = a.shape[1]
+    delta = torch.eye(d, dtype=a.dtype, device=a.device)[None]  # (1, D, D)
+    terms: list[_LinearTerm] = []
+    for i, rec in enumerate(reversed(records)):
+        if rec[0] == "act":
+            delta = delta * rec[1][:, None, :]
+            continue
+        _, a_in, w, s_w, s_b, has_bias = rec
+        terms.append(_LinearTerm(a_in, delta, s_w * s_w, s_b * s_b if has_bias else 0.0))
+        if i < len(records) - 1:
+            delta = delta @ (s_w * w)
+    return terms
+
+
+def activation_and_derivative(m: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
+    """φ(x) and φ'(x) of an element-wise activation (closed forms for the common ones)."""
+    if isinstance(m, nn.LeakyReLU):
+        s = m.negative_slope
+        return F.leaky_relu(x, s), (x > 0).to(x.dtype).mul_(1 - s).add_(s)
+    if isinstance(m, nn.ReLU):
+        pos = x > 0
+        return x * pos, pos.to(x.dtype)
+    if isinstance(m, nn.Tanh):
+        y = torch.tanh(x)
+        return y, 1 - y * y
+    if isinstance(m, nn.Sigmoid):
+        y = torch.sigmoid(x)
+        return y, y * (1 - y)
+    if isinstance(m, nn.Identity):
+        return x, torch.ones_like(x)
+    return jvp(m, (x,), (torch.ones_like(x),))
+
+
+def _gram_a(t1: _LinearTerm, t2: _LinearTerm) -> Tensor:
+    g = t1.a @ t2.a.T
+    if t1.s_w2 != 1.0:
+        g = g * t1.s_w2
+    return g + t1.s_b2 if t1.s_b2 else g
+
+
+def structured_ntk(
+    model: nn.Module,
+    params: dict[str, Tensor],
+    z1: Tensor,
+    z2: Tensor | None,
+    kind: NTKKind,
+    block_bytes: int,
+) -> Tensor:
+    """The empirical NTK by the layer-wise factorisation (see module docstring)."""
+    layers = _layers(model)
+    with torch.no_grad():
+        terms1 = _terms(layers, params, z1)
+        same = z2 is None
+        terms2 = terms1 if same else _terms(layers, params, z2)
+        n1 = z1.shape[0]
+        n2 = n1 if same else z2.shape[0]
+        d = terms1[0].delta.shape[1]
+        ref = terms1[0].a
+        if kind is NTKKind.DIAGONAL:
+            out = torch.zeros(n1, d, d, dtype=ref.dtype, device=ref.device)
+            for t in terms1:
+                a_diag = t.s_w2 * (t.a * t.a).sum(-1) + t.s_b2  # (N,)
+                g = t.delta @ t.delta.transpose(1, 2)  # (B, D, D)
+                out.add_(a_diag[:, None, None] * g)
+            return out
+        if kind is NTKKind.TRACE:
+            out = torch.zeros(n1, n2, dtype=ref.dtype, device=ref.device)
+            for t1, t2 in zip(terms1, terms2):
+                f1 = t1.delta.reshape(t1.delta.shape[0], -1)
+                f2 = t2.delta.reshape(t2.delta.shape[0], -1)
+                out.addcmul_(_gram_a(t1, t2), f1 @ f2.T)  # (B1, B2) broadcasts
+            return out
+        return _full(terms1, terms2, n1, n2, d, same, block_bytes)
+
+
+def _full(terms1, terms2, n1, n2, d, same, block_bytes) -> Tensor:
+    ref = terms1[0].a
+    k = torch.zeros(n1, d, n2, d, dtype=ref.dtype, device=ref.device)  # layout (i, d, j, e)
+    rows = max(1, block_bytes // max(1, d * n2 * d * ref.element_size()))
+    if same:
+        # Blocks of at most N/8 rows: the upper block triangle is then ~56% of the work.
+        rows = min(rows, max(1, -(-n1 // 8)))
+    for t1, t2 in zip(terms1, terms2):
+        a = _gram_a(t1, t2)  # (N1, N2)
+        if t1.delta.shape[0] == 1 and t2.delta.shape[0] == 1:
+            g = t1.delta[0] @ t2.delta[0].T  # (D, D), the same for every pair
+            k.addcmul_(a[:, None, :, None], g[None, :, None, :])
+            continue
+        dl1 = t1.delta.expand(n1, -1, -1)
+        dl2 = t2.delta.expand(n2, -1, -1).reshape(n2 * d, -1)
+        for i0 in range(0, n1, rows):
+            i1 = min(n1, i0 + rows)
+            j0 = i0 if same else 0  # symmetric case: upper block triangle only
+            g = dl1[i0:i1].reshape((i1 - i0) * d, -1) @ dl2[j0 * d :].T
+            k[i0:i1, :, j0:, :].addcmul_(
+                g.view(i1 - i0, d, n2 - j0, d), a[i0:i1, None, j0:, None]
+            )
+    if same and any(t.delta.shape[0] > 1 for t in terms1):
+        # Mirror the computed upper block triangle: K(z_j, z_i) = K(z_i, z_j)^T.
+        for i0 in range(0, n1, rows):
+            i1 = min(n1, i0 + rows)
+            if i0 > 0:
+                k[i0:i1, :, :i0, :] = k[:i0, :, i0:i1, :].permute(2, 3, 0, 1)
+    return k.permute(0, 2, 1, 3)
+
+
+def _forward_records(layers, params: dict[str, Tensor], z: Tensor):
+    """Forward sweep storing what the reverse and tangent sweeps need."""
+    a = z.reshape(z.shape[0], -1)
+    records: list[tuple] = []
+    for name, m in layers:
+        if isinstance(m, nn.Linear):
+            w = params[f"{name}.weight"]
+            b = params.get(f"{name}.bias")
+            s_w = float(getattr(m, "weight_scale", 1.0))
+            s_b = float(getattr(m, "bias_scale", 1.0))
+            records.append(("lin", a, w, b, s_w, s_b))
+            a = F.linear(a, s_w * w if s_w != 1.0 else w, None if b is None else s_b * b)
+        else:
+            out = m(a)
+            records.append(("act", m, a, out))
+            a = out
+    return records, a.shape[1]
+
+
+def times_derivative(m: nn.Module, t: Tensor, pre: Tensor, out: Tensor) -> Tensor:
+    """t ⊙ φ'(pre) for an element-wise activation φ (fused kernels for the common ones)."""
+    if isinstance(m, nn.LeakyReLU):
+        return torch.ops.aten.leaky_relu_backward(t, pre, m.negative_slope, False)
+    if isinstance(m, nn.ReLU):
+        return torch.ops.aten.threshold_backward(t, out, 0)
+    if isinstance(m, nn.Tanh):
+        return torch.ops.aten.tanh_backward(t, out)
+    if isinstance(m, nn.Sigmoid):
+        return torch.ops.aten.sigmoid_backward(t, out)
+    if isinstance(m, nn.Identity):
+        return t
+    return t * activation_and_derivative(m, pre)[1]
+
+
+def structured_operator(
+    model: nn.Module, params: dict[str, Tensor], z: Tensor, v: Tensor, z_out: Tensor | None, mean: bool
+) -> Tensor:
+    """A_θ(V)(z_o) = J(z_o)(Jᵀ V) by explicit reverse and tangent sweeps (no autograd).
+
+    The forward pass at z is shared by Jᵀ V and, when z_out is z, by J(z_o)(·).
+    """
+    layers = _layers(model)
+    with torch.no_grad():
+        recs, d = _forward_records(layers, params, z)
+        if v.shape[1] != d:
+            raise ValueError(f"v: expected D={d} columns (the generator's output size), got {v.shape[1]}")
+        # Reverse sweep: cotangent (dW_l, db_l) = Σ_i ∂g(z_i)/∂θ_l ᵀ v_i.
+        g = v
+        ct: list[tuple[Tensor, Tensor | None] | None] = [None] * len(recs)
+        for k in range(len(recs) - 1, -1, -1):
+            rec = recs[k]
+            if rec[0] == "act":
+                g = times_derivative(*rec[1:2], g, *rec[2:])
+                continue
+            _, a, w, b, s_w, s_b = rec
+            dw = g.T @ a
+            ct[k] = (dw.mul_(s_w * s_w), None if b is None else g.sum(0).mul_(s_b * s_b))
+            if k > 0:
+                g = g @ w if s_w == 1.0 else (g @ w).mul_(s_w)
+        if mean:
+            scale = 1.0 / z.shape[0]
+            ct = [None if c is None else (c[0] * scale, None if c[1] is None else c[1] * scale) for c in ct]
+        if z_out is not None and z_out is not z:
+            recs, _ = _forward_records(layers, params, z_out)
+        # Tangent sweep: dy_l = s_w (dW_l a + W_l da) + s_b db_l, da_l = φ'(y_l) ⊙ dy_l.
+        da = None
+        for k, rec in enumerate(recs):
+            if rec[0] == "act":
+                da = times_derivative(*rec[1:2], da, *rec[2:])
+                continue
+            _, a, w, b, s_w, s_b = rec
+            dw, db = ct[k]
+            dy = a @ dw.T
+            if da is not None:
+                dy.addmm_(da, w.T, alpha=s_w)
+            if db is not None:
+                dy.add_(db)
+            da = dy
+        return da
