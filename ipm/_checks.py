@@ -59,7 +59,9 @@ def check_positive(value: object, name: str, *, allow_zero: bool = False) -> flo
     """Check that ``value`` is a finite real number > 0 (>= 0 if ``allow_zero``)."""
     if isinstance(value, Tensor):
         if value.numel() != 1:
-            raise ValueError(f"{name}: expected a scalar, got a tensor of shape {tuple(value.shape)}")
+            raise ValueError(
+                f"{name}: expected a scalar, got a tensor of shape {tuple(value.shape)}"
+            )
         value = float(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
@@ -88,9 +90,7 @@ def check_same_device_dtype(named: Iterable[tuple[str, Tensor]]) -> None:
     n0, t0 = items[0]
     for n, t in items[1:]:
         if t.dtype != t0.dtype:
-            raise TypeError(
-                f"{n}: expected dtype {t0.dtype} (the dtype of {n0}), got {t.dtype}"
-            )
+            raise TypeError(f"{n}: expected dtype {t0.dtype} (the dtype of {n0}), got {t.dtype}")
         if t.device != t0.device:
             raise ValueError(
                 f"{n}: expected device {t0.device} (the device of {n0}), got {t.device}"

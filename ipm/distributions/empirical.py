@@ -65,7 +65,9 @@ class Empirical:
         idx = torch.randint(len(self), (n,), generator=generator, device=self.device)
         x = self.samples[idx]
         if s > 0:
-            x = x + s * torch.randn(x.shape, dtype=self.dtype, device=self.device, generator=generator)
+            x = x + s * torch.randn(
+                x.shape, dtype=self.dtype, device=self.device, generator=generator
+            )
         return x
 
     def score(self, x: Tensor, sigma: float | Tensor) -> Tensor:

@@ -55,7 +55,9 @@ class GaussianMixture:
         weights = weights.to(means)
         covs = covs.to(means)
         if bool((weights < 0).any()) or float(weights.sum()) <= 0:
-            raise ValueError(f"weights: expected non-negative weights with a positive sum, got {weights}")
+            raise ValueError(
+                f"weights: expected non-negative weights with a positive sum, got {weights}"
+            )
         for name, t in (("weights", weights), ("means", means), ("covs", covs)):
             if not bool(torch.isfinite(t).all()):
                 raise ValueError(f"{name}: expected finite values")

@@ -27,9 +27,9 @@ def circle_of_gaussians(
     angles = torch.arange(n_modes, dtype=torch.float64) * (2 * math.pi / n_modes)
     means = radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
     covs = (std**2) * torch.eye(2, dtype=torch.float64).expand(n_modes, 2, 2)
-    return GaussianMixture(
-        torch.ones(n_modes, dtype=torch.float64), means, covs.clone()
-    ).to(dtype=dtype, device=device)
+    return GaussianMixture(torch.ones(n_modes, dtype=torch.float64), means, covs.clone()).to(
+        dtype=dtype, device=device
+    )
 
 
 def five_gaussians(

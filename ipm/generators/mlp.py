@@ -20,7 +20,15 @@ class ScaledLinear(nn.Linear):
     of an MLP built from these layers tends to a constant (the assumption behind Eq. 18).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, *, gain: float = 1.0, beta: float = 1.0):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        gain: float = 1.0,
+        beta: float = 1.0,
+    ):
         super().__init__(in_features, out_features, bias=bias)
         self.weight_scale = gain / math.sqrt(in_features)
         self.bias_scale = beta
@@ -77,7 +85,9 @@ class MLP(nn.Sequential):
         check_positive_int(width, "width")
         check_positive_int(depth, "depth")
         if parameterization not in ("standard", "ntk"):
-            raise ValueError(f"parameterization: expected 'standard' or 'ntk', got {parameterization!r}")
+            raise ValueError(
+                f"parameterization: expected 'standard' or 'ntk', got {parameterization!r}"
+            )
         lin = ScaledLinear if parameterization == "ntk" else nn.Linear
         layers: list[nn.Module] = []
         d = in_dim
@@ -102,7 +112,9 @@ class ParticleTable(nn.Module):
     def __init__(self, init: Tensor):
         super().__init__()
         if not isinstance(init, Tensor) or init.ndim != 2:
-            raise ValueError(f"init: expected a tensor of shape (n, D), got {getattr(init, 'shape', type(init).__name__)}")
+            raise ValueError(
+                f"init: expected a tensor of shape (n, D), got {getattr(init, 'shape', type(init).__name__)}"
+            )
         self.theta = nn.Parameter(init.detach().clone())
 
     @property

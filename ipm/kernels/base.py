@@ -42,6 +42,17 @@ def _check_weights(v: Tensor | None, y: Tensor, name: str, vector: bool) -> Tens
     return v
 
 
+def _scaled_exp(r2: Tensor, c: float) -> Tensor:
+    """exp(c·r2), in place on the temporary r2 unless autograd needs it."""
+    if r2.requires_grad:
+        return torch.exp(c * r2)
+    return r2.mul_(c).exp_()
+
+
+def _mul(t: Tensor, c: float) -> Tensor:
+    return t * c if t.requires_grad else t.mul_(c)
+
+
 class Kernel(ABC):
     """A positive-definite scalar kernel k(x, y) on R^D."""
 
@@ -49,9 +60,7 @@ class Kernel(ABC):
     def __call__(self, x: Tensor, y: Tensor) -> Tensor:
         """Gram matrix k(x_i, y_j), shape (N, M)."""
 
-    def matvec(
-        self, x: Tensor, y: Tensor, v: Tensor, *, chunk_size: int | None = None
-    ) -> Tensor:
+    def matvec(self, x: Tensor, y: Tensor, v: Tensor, *, chunk_size: int | None = None) -> Tensor:
         """Σ_j k(x_i, y_j) v_j for v of shape (M, K); returns (N, K). Chunked over rows of x."""
         x, y = _check_pair(x, y)
         v = _check_weights(v, y, "v", vector=True)
@@ -119,10 +128,12 @@ class RBF(RadialKernel):
         return (self.sigma * math.sqrt(2 * math.pi)) ** (-dim)
 
     def profile(self, r2, dim):
-        return torch.exp(r2 * (-0.5 / self.sigma**2)).mul_(self._scale(dim))
+        out = _scaled_exp(r2, -0.5 / self.sigma**2)
+        scale = self._scale(dim)
+        return out if scale == 1.0 else _mul(out, scale)
 
     def profile_grad(self, r2, dim):
-        return torch.exp(r2 * (-0.5 / self.sigma**2)).mul_(-0.5 / self.sigma**2 * self._scale(dim))
+        return _mul(_scaled_exp(r2, -0.5 / self.sigma**2), -0.5 / self.sigma**2 * self._scale(dim))
 
     def __repr__(self) -> str:
         return f"RBF(sigma={self.sigma}, normalized={self.normalized})"
@@ -138,10 +149,10 @@ class IMQ(RadialKernel):
         self.beta = float(beta)
 
     def profile(self, r2, dim):
-        return (r2 + self.c**2).pow_(self.beta)
+        return (r2 + self.c**2).pow(self.beta)
 
     def profile_grad(self, r2, dim):
-        return (r2 + self.c**2).pow_(self.beta - 1).mul_(self.beta)
+        return (r2 + self.c**2).pow(self.beta - 1) * self.beta
 
     def __repr__(self) -> str:
         return f"IMQ(c={self.c}, beta={self.beta})"

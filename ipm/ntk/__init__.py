@@ -69,10 +69,14 @@ def empirical_ntk(
     if z2 is not None:
         z2 = check_latents(z2, "z2", ref)
         if z2.shape[1:] != z1.shape[1:]:
-            raise ValueError(f"z2: expected per-sample shape {tuple(z1.shape[1:])} (that of z1), got {tuple(z2.shape[1:])}")
+            raise ValueError(
+                f"z2: expected per-sample shape {tuple(z1.shape[1:])} (that of z1), got {tuple(z2.shape[1:])}"
+            )
         if kind is NTKKind.DIAGONAL:
             raise ValueError("z2: the diagonal blocks K(z_i, z_i) take one particle set; got z2")
-    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
+    ):
         raise ValueError(f"chunk_size: expected an integer >= 1, got {chunk_size!r}")
     buffers = buffer_dict(model)
     n_params = sum(t.numel() for t in p.values())

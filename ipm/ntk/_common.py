@@ -30,10 +30,14 @@ def param_dict(model: nn.Module, params: dict[str, Tensor] | None) -> dict[str, 
     missing = sorted(set(own) - set(params))
     unknown = sorted(set(params) - set(own))
     if missing or unknown:
-        raise ValueError(f"params: keys must match the model's parameters; missing {missing}, unknown {unknown}")
+        raise ValueError(
+            f"params: keys must match the model's parameters; missing {missing}, unknown {unknown}"
+        )
     for k, v in params.items():
         if v.shape != own[k].shape:
-            raise ValueError(f"params[{k!r}]: expected shape {tuple(own[k].shape)}, got {tuple(v.shape)}")
+            raise ValueError(
+                f"params[{k!r}]: expected shape {tuple(own[k].shape)}, got {tuple(v.shape)}"
+            )
     return {k: v.detach() for k, v in params.items()}
 
 
@@ -44,9 +48,13 @@ def buffer_dict(model: nn.Module) -> dict[str, Tensor]:
 def check_latents(z: object, name: str, ref: Tensor | None = None) -> Tensor:
     """Latents z: a tensor with a leading batch dimension, finite, on the parameters' device."""
     if not isinstance(z, Tensor):
-        raise TypeError(f"{name}: expected a torch.Tensor of shape (N, ...), got {type(z).__name__}")
+        raise TypeError(
+            f"{name}: expected a torch.Tensor of shape (N, ...), got {type(z).__name__}"
+        )
     if z.ndim < 1 or z.shape[0] < 1:
-        raise ValueError(f"{name}: expected a non-empty batch of shape (N, ...), got {tuple(z.shape)}")
+        raise ValueError(
+            f"{name}: expected a non-empty batch of shape (N, ...), got {tuple(z.shape)}"
+        )
     if z.is_floating_point() and not bool(torch.isfinite(z).all()):
         raise ValueError(f"{name}: expected finite values, got NaN or inf")
     if ref is not None:

@@ -34,10 +34,14 @@ def _contract(j1: list[Tensor], j2: list[Tensor], kind: NTKKind) -> Tensor:
     return sum(torch.einsum("adp,aep->ade", a, a) for a in j1)  # DIAGONAL
 
 
-def jacobian_contraction(f, params, z1: Tensor, z2: Tensor | None, kind: NTKKind, chunk: int) -> Tensor:
+def jacobian_contraction(
+    f, params, z1: Tensor, z2: Tensor | None, kind: NTKKind, chunk: int
+) -> Tensor:
     """K from per-sample Jacobians, computed block by block of ``chunk`` particles."""
     if kind is NTKKind.DIAGONAL:
-        return torch.cat([_contract(_jacobians(f, params, z1[s]), None, kind) for s in _blocks(len(z1), chunk)])
+        return torch.cat(
+            [_contract(_jacobians(f, params, z1[s]), None, kind) for s in _blocks(len(z1), chunk)]
+        )
     same = z2 is None
     z2 = z1 if same else z2
     j2_blocks = None
@@ -48,14 +52,18 @@ def jacobian_contraction(f, params, z1: Tensor, z2: Tensor | None, kind: NTKKind
             j2_blocks = [(slice(0, len(z1)), j1)]
         elif j2_blocks is None and len(z2) <= chunk:
             j2_blocks = [(slice(0, len(z2)), _jacobians(f, params, z2))]
-        blocks = j2_blocks if j2_blocks is not None else (
-            (s2, _jacobians(f, params, z2[s2])) for s2 in _blocks(len(z2), chunk)
+        blocks = (
+            j2_blocks
+            if j2_blocks is not None
+            else ((s2, _jacobians(f, params, z2[s2])) for s2 in _blocks(len(z2), chunk))
         )
         rows.append(torch.cat([_contract(j1, j2, kind) for _, j2 in blocks], dim=1))
     return torch.cat(rows, dim=0)
 
 
-def ntk_vector_products(f, params, z1: Tensor, z2: Tensor | None, kind: NTKKind, chunk: int) -> Tensor:
+def ntk_vector_products(
+    f, params, z1: Tensor, z2: Tensor | None, kind: NTKKind, chunk: int
+) -> Tensor:
     """K(z, z') e_d = J(z) (J(z')^T e_d): a vjp at z' and a jvp at z for every basis vector."""
 
     def pair(zi: Tensor, zj: Tensor) -> Tensor:

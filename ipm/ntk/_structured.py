@@ -200,9 +200,7 @@ def _full(terms1, terms2, n1, n2, d, same, block_bytes) -> Tensor:
             i1 = min(n1, i0 + rows)
             j0 = i0 if same else 0  # symmetric case: upper block triangle only
             g = dl1[i0:i1].reshape((i1 - i0) * d, -1) @ dl2[j0 * d :].T
-            k[i0:i1, :, j0:, :].addcmul_(
-                g.view(i1 - i0, d, n2 - j0, d), a[i0:i1, None, j0:, None]
-            )
+            k[i0:i1, :, j0:, :].addcmul_(g.view(i1 - i0, d, n2 - j0, d), a[i0:i1, None, j0:, None])
     if same and any(t.delta.shape[0] > 1 for t in terms1):
         # Mirror the computed upper block triangle: K(z_j, z_i) = K(z_i, z_j)^T.
         for i0 in range(0, n1, rows):
@@ -247,7 +245,12 @@ def times_derivative(m: nn.Module, t: Tensor, pre: Tensor, out: Tensor) -> Tenso
 
 
 def structured_operator(
-    model: nn.Module, params: dict[str, Tensor], z: Tensor, v: Tensor, z_out: Tensor | None, mean: bool
+    model: nn.Module,
+    params: dict[str, Tensor],
+    z: Tensor,
+    v: Tensor,
+    z_out: Tensor | None,
+    mean: bool,
 ) -> Tensor:
     """A_θ(V)(z_o) = J(z_o)(Jᵀ V) by explicit reverse and tangent sweeps (no autograd).
 
@@ -257,7 +260,9 @@ def structured_operator(
     with torch.no_grad():
         recs, d = _forward_records(layers, params, z)
         if v.shape[1] != d:
-            raise ValueError(f"v: expected D={d} columns (the generator's output size), got {v.shape[1]}")
+            raise ValueError(
+                f"v: expected D={d} columns (the generator's output size), got {v.shape[1]}"
+            )
         # Reverse sweep: cotangent (dW_l, db_l) = Σ_i ∂g(z_i)/∂θ_l ᵀ v_i.
         g = v
         ct: list[tuple[Tensor, Tensor | None] | None] = [None] * len(recs)
@@ -273,7 +278,10 @@ def structured_operator(
                 g = g @ w if s_w == 1.0 else (g @ w).mul_(s_w)
         if mean:
             scale = 1.0 / z.shape[0]
-            ct = [None if c is None else (c[0] * scale, None if c[1] is None else c[1] * scale) for c in ct]
+            ct = [
+                None if c is None else (c[0] * scale, None if c[1] is None else c[1] * scale)
+                for c in ct
+            ]
         if z_out is not None and z_out is not z:
             recs, _ = _forward_records(layers, params, z_out)
         # Tangent sweep: dy_l = s_w (dW_l a + W_l da) + s_b db_l, da_l = φ'(y_l) ⊙ dy_l.

@@ -54,9 +54,13 @@ def ntk_operator(
         raise TypeError(f"v: expected a torch.Tensor, got {type(v).__name__}")
     v = v.reshape(v.shape[0], -1) if v.ndim >= 1 else v
     if v.ndim != 2 or v.shape[0] != z.shape[0]:
-        raise ValueError(f"v: expected shape ({z.shape[0]}, D) (one row per latent), got {tuple(v.shape)}")
+        raise ValueError(
+            f"v: expected shape ({z.shape[0]}, D) (one row per latent), got {tuple(v.shape)}"
+        )
     if v.dtype != ref.dtype or v.device != ref.device:
-        raise TypeError(f"v: expected dtype {ref.dtype} on {ref.device} (the model's), got {v.dtype} on {v.device}")
+        raise TypeError(
+            f"v: expected dtype {ref.dtype} on {ref.device} (the model's), got {v.dtype} on {v.device}"
+        )
     check_finite(v, "v")
     if structured and supports_structured(model):
         return structured_operator(model, p, z, v, z_out, mean)
@@ -68,7 +72,9 @@ def ntk_operator(
     for i in range(0, n, cs):
         out, vjp_fn = vjp(lambda q, zb=z[i : i + cs]: f(q, zb), p)
         if out.shape[1] != v.shape[1]:
-            raise ValueError(f"v: expected D={out.shape[1]} columns (the generator's output size), got {v.shape[1]}")
+            raise ValueError(
+                f"v: expected D={out.shape[1]} columns (the generator's output size), got {v.shape[1]}"
+            )
         (g,) = vjp_fn(v[i : i + cs])
         ct = g if ct is None else {k: ct[k] + g[k] for k in ct}
     if mean:
@@ -76,5 +82,8 @@ def ntk_operator(
     # J(z_o) (Jᵀ V): one jvp per chunk of evaluation points.
     m = z_out.shape[0]
     cs_out = chunk_size or m
-    outs = [jvp(lambda q, zb=z_out[i : i + cs_out]: f(q, zb), (p,), (ct,))[1] for i in range(0, m, cs_out)]
+    outs = [
+        jvp(lambda q, zb=z_out[i : i + cs_out]: f(q, zb), (p,), (ct,))[1]
+        for i in range(0, m, cs_out)
+    ]
     return torch.cat(outs, dim=0)

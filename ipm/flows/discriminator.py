@@ -1,0 +1,107 @@
+"""GANs as particle models (Findings 5–6): the discriminator flow −∇(c∘f) (Eq. 15, 16, 20)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .base import Flow
+
+__all__ = ["DiscriminatorFlow", "GANLoss", "discriminator_objective"]
+
+
+@dataclass(frozen=True)
+class _Fns:
+    a: Callable[[Tensor], Tensor]
+    b: Callable[[Tensor], Tensor]
+    c: Callable[[Tensor], Tensor]
+
+
+class GANLoss(str, Enum):
+    """The (a, b, c) of Eq. 15–16: the discriminator ascends E_ρ[a∘f] − E_p[b∘f] (+ R),
+    the generator minimises E_z[(c∘f)(g(z))], so h_ρ = −c∘f.
+
+    ``NS`` (non-saturating vanilla): a(f) = log(1 − sigmoid f) = −softplus(f),
+    b(f) = −log sigmoid f = softplus(−f), c = b; f is high on data.
+    ``IPM`` (WGAN, a = b = c = id): f is high on generated points.
+    ``HINGE`` (Lim & Ye): a(f) = −relu(1 + f), b(f) = relu(1 − f), c(f) = −f.
+
+    Note: the digest writes a = −log(1 − sigmoid); with the ascent of Eq. 15 the
+    standard non-saturating GAN needs a = +log(1 − sigmoid), which we use.
+    """
+
+    NS = "ns"
+    IPM = "ipm"
+    HINGE = "hinge"
+
+    @property
+    def fns(self) -> _Fns:
+        if self is GANLoss.NS:
+            return _Fns(
+                lambda f: -F.softplus(f), lambda f: F.softplus(-f), lambda f: F.softplus(-f)
+            )
+        if self is GANLoss.IPM:
+            return _Fns(lambda f: f, lambda f: f, lambda f: f)
+        return _Fns(lambda f: -F.relu(1 + f), lambda f: F.relu(1 - f), lambda f: -f)
+
+
+def discriminator_objective(loss: GANLoss | str, f_fake: Tensor, f_real: Tensor) -> Tensor:
+    """L_d = E_ρ[a∘f] − E_p[b∘f] (Eq. 15, without R): the quantity the discriminator ascends."""
+    fns = GANLoss(loss).fns
+    return fns.a(f_fake).mean() - fns.b(f_real).mean()
+
+
+class DiscriminatorFlow(Flow):
+    """The discriminator flow dx/dt = −∇(c∘f_{ρ_t})(x) (Eq. 20; h_ρ = −c∘f, Eq. 16).
+
+    Args:
+        discriminator: f(x) → (N,) or (N, 1); with ``time_conditioned`` f(x, t).
+        loss: which c (see :class:`GANLoss`).
+    """
+
+    def __init__(
+        self,
+        discriminator: Callable,
+        loss: GANLoss | str = GANLoss.NS,
+        *,
+        time_conditioned: bool = False,
+    ):
+        if not callable(discriminator):
+            raise TypeError(
+                f"discriminator: expected a callable, got {type(discriminator).__name__}"
+            )
+        try:
+            self.loss = GANLoss(loss)
+        except ValueError:
+            raise ValueError(
+                f"loss: expected one of {[k.value for k in GANLoss]}, got {loss!r}"
+            ) from None
+        self.discriminator = discriminator
+        self.time_conditioned = bool(time_conditioned)
+
+    def h(self, x: Tensor, t: float | None = None) -> Tensor:
+        """h(x) = −c(f(x)), shape (N,)."""
+        if self.time_conditioned:
+            if t is None:
+                raise ValueError("t: a time-conditioned discriminator needs t, got None")
+            tt = torch.full((x.shape[0],), float(t), dtype=x.dtype, device=x.device)
+            f = self.discriminator(x, tt)
+        else:
+            f = self.discriminator(x)
+        f = f.reshape(x.shape[0], -1)
+        if f.shape[1] != 1:
+            raise ValueError(
+                f"discriminator: expected one value per particle, got shape {tuple(f.shape)}"
+            )
+        return -self.loss.fns.c(f[:, 0])
+
+    def _field(self, x, t, particles):
+        with torch.enable_grad():
+            xg = x.detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(self.h(xg, t).sum(), xg)
+        return g

@@ -1,0 +1,105 @@
+import math
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ipm.distributions import Empirical, Gaussian, GaussianMixture, five_gaussians, kde_score
+
+
+def random_mixture(k: int, d: int, seed: int, dtype=torch.float64) -> GaussianMixture:
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(k, d, d, generator=g, dtype=dtype)
+    covs = a @ a.transpose(1, 2) / d + 0.2 * torch.eye(d, dtype=dtype)
+    return GaussianMixture(
+        torch.rand(k, generator=g, dtype=dtype) + 0.1,
+        2 * torch.randn(k, d, generator=g, dtype=dtype),
+        covs,
+    )
+
+
+@given(
+    k=st.integers(1, 4), d=st.integers(1, 5), seed=st.integers(0, 10_000), sigma=st.floats(0.0, 3.0)
+)
+def test_smoothed_mixture_score_is_gradient_of_log_density(k, d, seed, sigma):
+    mix = random_mixture(k, d, seed)
+    x = torch.randn(
+        7, d, dtype=torch.float64, generator=torch.Generator().manual_seed(seed + 1)
+    ).requires_grad_()
+    (g,) = torch.autograd.grad(mix.log_prob(x, sigma).sum(), x)
+    torch.testing.assert_close(mix.score(x.detach(), sigma), g, rtol=1e-10, atol=1e-12)
+
+
+def test_smoothed_gaussian_matches_closed_form_density():
+    mean = torch.tensor([1.0, -2.0], dtype=torch.float64)
+    cov = torch.tensor([[2.0, 0.3], [0.3, 0.5]], dtype=torch.float64)
+    p = Gaussian(mean, cov)
+    x = torch.randn(11, 2, dtype=torch.float64)
+    ref = torch.distributions.MultivariateNormal(
+        mean, cov + 0.7**2 * torch.eye(2, dtype=torch.float64)
+    )
+    torch.testing.assert_close(p.log_prob(x, 0.7), ref.log_prob(x), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(p.smoothed(0.7).log_prob(x), ref.log_prob(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_mixture_sampling_moments(dtype):
+    mix = random_mixture(3, 2, 7, dtype)
+    x = mix.sample(200_000, sigma=0.5, generator=torch.Generator().manual_seed(0))
+    assert x.dtype == dtype
+    w = mix.weights
+    mean = (w[:, None] * mix.means).sum(0)
+    second = (
+        w[:, None, None]
+        * (
+            mix.covs
+            + 0.25 * torch.eye(2, dtype=dtype)
+            + mix.means[:, :, None] * mix.means[:, None, :]
+        )
+    ).sum(0)
+    cov = second - mean[:, None] * mean[None]
+    torch.testing.assert_close(x.mean(0), mean, atol=0.03, rtol=0)
+    torch.testing.assert_close(torch.cov(x.T), cov, atol=0.06, rtol=0)
+
+
+def test_five_gaussians_geometry():
+    for radius in (3.0, 5.0):
+        p = five_gaussians(radius=radius, dtype=torch.float64)
+        assert p.n_components == 5
+        torch.testing.assert_close(
+            p.means.norm(dim=1), torch.full((5,), radius, dtype=torch.float64)
+        )
+        torch.testing.assert_close(p.covs, 0.25 * torch.eye(2, dtype=torch.float64).expand(5, 2, 2))
+        angles = torch.atan2(p.means[:, 1], p.means[:, 0]) % (2 * math.pi)
+        torch.testing.assert_close(
+            angles.sort().values.diff(), torch.full((4,), 2 * math.pi / 5, dtype=torch.float64)
+        )
+
+
+def test_empirical_score_is_exact_smoothed_mixture_score():
+    pts = torch.randn(30, 3, dtype=torch.float64)
+    x = torch.randn(9, 3, dtype=torch.float64).requires_grad_()
+    emp = Empirical(pts)
+    (g,) = torch.autograd.grad(emp.log_prob(x, 0.4).sum(), x)
+    torch.testing.assert_close(emp.score(x.detach(), 0.4), g, rtol=1e-10, atol=1e-12)
+    # chunking does not change the estimate
+    torch.testing.assert_close(
+        kde_score(x.detach(), pts, 0.4, chunk_size=2), emp.score(x.detach(), 0.4)
+    )
+
+
+def test_bad_inputs_name_the_argument():
+    mix = five_gaussians()
+    with pytest.raises(ValueError, match="x: expected particles of dimension D=2"):
+        mix.score(torch.zeros(3, 4))
+    with pytest.raises(ValueError, match="sigma"):
+        mix.score(torch.zeros(3, 2), sigma=-1.0)
+    with pytest.raises(ValueError, match="x: expected finite"):
+        mix.log_prob(torch.tensor([[float("nan"), 0.0]]))
+    with pytest.raises(TypeError, match="x: expected dtype torch.float32"):
+        mix.score(torch.zeros(3, 2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="covs: expected positive-definite"):
+        GaussianMixture(torch.ones(1), torch.zeros(1, 2), -torch.eye(2)[None])
+    with pytest.raises(ValueError, match="radius"):
+        five_gaussians(radius=0.0)
