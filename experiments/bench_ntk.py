@@ -1,0 +1,205 @@
+"""Benchmark of the empirical NTK methods and the matrix-free operator (a benchmark, not a test).
+
+    OMP_WAIT_POLICY=PASSIVE python experiments/bench_ntk.py [--json FILE] [--repeats 5]
+
+Every configuration runs in a fresh Python process so that its peak resident memory
+(``getrusage``) is its own; the time is the median of ``--repeats`` calls after one warm-up.
+Models: the MLP 128 → 4×512 (LeakyReLU 0.2) → D for D ∈ {2, 1024}, and a DCGAN-style conv
+generator (ConvTranspose 128 → 256@4×4 → 128@8×8 → 64@16×16 → 1@32×32, kernel 4, ReLU, tanh
+output, no BatchNorm) for the operator. Methods: jacobian_contraction, ntk_vector_products,
+structured (full N×N×D×D blocks), trace (N×N), operator (A_θ(V) of Eq. 14).
+A configuration is skipped, with the reason printed, when its cost extrapolated from a measured
+smaller N exceeds ``--max-seconds`` per call or its memory cannot fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+NS = (16, 64, 256)
+MLP_METHODS = ("jacobian_contraction", "ntk_vector_products", "structured", "trace", "operator")
+
+
+def build(model: str, d: int):
+    import torch
+    from torch import nn
+
+    from ipm.generators import MLP
+
+    torch.manual_seed(0)
+    if model == "mlp":
+        return MLP(128, d, width=512, depth=4, activation_name="leaky_relu"), (128,)
+    net = nn.Sequential(
+        nn.Unflatten(1, (128, 1, 1)),
+        nn.ConvTranspose2d(128, 256, 4, 1, 0),
+        nn.ReLU(),
+        nn.ConvTranspose2d(256, 128, 4, 2, 1),
+        nn.ReLU(),
+        nn.ConvTranspose2d(128, 64, 4, 2, 1),
+        nn.ReLU(),
+        nn.ConvTranspose2d(64, 1, 4, 2, 1),
+        nn.Tanh(),
+    )
+    return net, (128,)
+
+
+def child(cfg: dict) -> dict:
+    import torch
+
+    from ipm.ntk import empirical_ntk, ntk_operator
+
+    net, zshape = build(cfg["model"], cfg["D"])
+    n = cfg["N"]
+    z = torch.randn(n, *zshape)
+    with torch.no_grad():
+        d_out = net(z[:1]).reshape(1, -1).shape[1]
+    v = torch.randn(n, d_out)
+    method = cfg["method"]
+    if method == "operator":
+        fn = lambda: ntk_operator(net, z, v)  # noqa: E731
+    elif method == "trace":
+        fn = lambda: empirical_ntk(net, z, kind="trace")  # noqa: E731
+    else:
+        fn = lambda: empirical_ntk(net, z, method=method)  # noqa: E731
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out = fn()  # warm-up
+    shape = list(out.shape)
+    del out
+    times = []
+    for _ in range(cfg["repeats"]):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+        del out
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        **{k: cfg[k] for k in ("method", "model", "D", "N")},
+        "seconds": float(np.median(times)),
+        "peak_rss_mib": peak,
+        "baseline_rss_mib": base,
+        "output_shape": shape,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def run_child(cfg: dict, timeout: float) -> dict | str:
+    cmd = [sys.executable, __file__, "--child", json.dumps(cfg)]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return f"timed out after {timeout:.0f} s"
+    if p.returncode != 0:
+        return f"failed (exit {p.returncode}): {p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ''}"
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def skip_reason(
+    method: str, model: str, d: int, n: int, done: dict, max_seconds: float
+) -> str | None:
+    p = 128 * 512 + 512 + 3 * (512 * 512 + 512) + 512 * d + d
+    if method in ("jacobian_contraction", "ntk_vector_products") and d == 1024:
+        jac = d * p * 4 / 2**30
+        flops = n * n * d * d * p
+        return f"per-sample Jacobian {jac:.1f} GiB and N²D²P = {flops:.1e} MACs: hours per call"
+    prev = [
+        (nn, r["seconds"])
+        for (m, mo, dd, nn), r in done.items()
+        if (m, mo, dd) == (method, model, d) and isinstance(r, dict)
+    ]
+    if prev:
+        n0, t0 = max(prev)
+        power = 1 if method == "operator" else 2
+        est = t0 * (n / n0) ** power
+        if est > max_seconds:
+            return f"extrapolated {est:.0f} s per call from {t0:.2f} s at N={n0} (> {max_seconds:.0f} s)"
+    return None
+
+
+def fit_exponent(rows: list[dict], key) -> float | None:
+    pts = [(r["N"], key(r)) for r in rows if key(r) > 0]
+    if len(pts) < 2:
+        return None
+    x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--json", help="write the rows to this file")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument(
+        "--max-seconds",
+        type=float,
+        default=60.0,
+        help="skip configurations estimated slower than this per call",
+    )
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(json.loads(args.child))))
+        return 0
+    configs = [(m, "mlp", d, n) for d in (2, 1024) for m in MLP_METHODS for n in NS]
+    configs += [("operator", "conv", 1024, n) for n in NS]
+    print(
+        f"# bench_ntk: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}, median of {args.repeats} calls"
+    )
+    print(
+        f"{'method':22s} {'model':5s} {'D':>5s} {'N':>4s} {'seconds':>10s} {'peak MiB':>9s}  note"
+    )
+    done: dict = {}
+    rows: list[dict] = []
+    for method, model, d, n in configs:
+        if method == "structured" and d == 1024 and n > 16:
+            reason = f"full kernel is {n * n * d * d * 4 / 2**30:.0f} GiB (the target is N = 16; use trace or operator)"
+        else:
+            reason = skip_reason(method, model, d, n, done, args.max_seconds)
+        if reason is None:
+            res = run_child(
+                {"method": method, "model": model, "D": d, "N": n, "repeats": args.repeats},
+                timeout=30 * args.max_seconds,
+            )
+            if isinstance(res, str):
+                reason = res
+        if reason is not None:
+            done[(method, model, d, n)] = reason
+            print(
+                f"{method:22s} {model:5s} {d:5d} {n:4d} {'skipped':>10s} {'':>9s}  {reason}",
+                flush=True,
+            )
+            continue
+        done[(method, model, d, n)] = res
+        rows.append(res)
+        print(
+            f"{method:22s} {model:5s} {d:5d} {n:4d} {res['seconds']:10.4f} {res['peak_rss_mib']:9.0f}",
+            flush=True,
+        )
+    for model, d in (("mlp", 2), ("mlp", 1024), ("conv", 1024)):
+        op = [r for r in rows if r["method"] == "operator" and r["model"] == model and r["D"] == d]
+        e_raw = fit_exponent(op, lambda r: r["peak_rss_mib"])
+        e_extra = fit_exponent(op, lambda r: r["peak_rss_mib"] - r["baseline_rss_mib"])
+        if e_raw is not None:
+            print(
+                f"operator peak-memory exponent in N ({model}, D={d}): {e_raw:.3f} (process peak RSS), "
+                f"{e_extra if e_extra is None else round(e_extra, 3)} (peak above the process baseline)"
+            )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
