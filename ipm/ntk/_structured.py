@@ -270,47 +270,52 @@ def structured_operator(
 ) -> Tensor:
     """A_θ(V)(z_o) = J(z_o)(Jᵀ V) by explicit reverse and tangent sweeps (no autograd).
 
-    The forward pass at z is shared by Jᵀ V and, when z_out is z, by J(z_o)(·).
+    The forward pass at z is shared by Jᵀ V and, when z_out is z, by J(z_o)(·). For a Linear
+    layer with back-propagated signals g (N × n_out) and inputs a (N × n_in), the weight
+    cotangent is dW = s_w² gᵀa and its tangent at z_o is a_o dWᵀ = s_w² (a_o aᵀ) g: the sweep
+    uses whichever of the two orders costs fewer multiply-adds (the Gram order when N < n).
     """
     layers = _layers(model)
     n_params = sum(t.numel() for t in params.values())
-    work = 5.0 * n_params * (z.shape[0] + (0 if z_out is None else z_out.shape[0]))
+    n, m = z.shape[0], (z if z_out is None else z_out).shape[0]
+    work = 5.0 * n_params * (n + m)
     with torch.no_grad(), threads_for(work, z.device):
         recs, d = _forward_records(layers, params, z)
         if v.shape[1] != d:
             raise ValueError(
                 f"v: expected D={d} columns (the generator's output size), got {v.shape[1]}"
             )
-        # Reverse sweep: cotangent (dW_l, db_l) = Σ_i ∂g(z_i)/∂θ_l ᵀ v_i.
+        scale = 1.0 / n if mean else 1.0
+        # Reverse sweep: g_l = ∂(Σ_i v_i·g(z_i))/∂y_l, kept per Linear layer (or folded into dW).
         g = v
-        ct: list[tuple[Tensor, Tensor | None] | None] = [None] * len(recs)
+        ct: dict[int, tuple[str, Tensor, Tensor | None]] = {}
         for k in range(len(recs) - 1, -1, -1):
             rec = recs[k]
             if rec[0] == "act":
-                g = times_derivative(*rec[1:2], g, *rec[2:])
+                g = times_derivative(rec[1], g, *rec[2:])
                 continue
             _, a, w, b, s_w, s_b = rec
-            dw = g.T @ a
-            ct[k] = (dw.mul_(s_w * s_w), None if b is None else g.sum(0).mul_(s_b * s_b))
+            n_out, n_in = w.shape
+            c = s_w * s_w * scale
+            db = None if b is None else g.sum(0).mul_(s_b * s_b * scale)
+            if m * n * (n_in + n_out) < (n + m) * n_in * n_out:
+                ct[k] = ("gram", g * c, db)
+            else:
+                ct[k] = ("direct", (g.T @ a).mul_(c), db)
             if k > 0:
                 g = g @ w if s_w == 1.0 else (g @ w).mul_(s_w)
-        if mean:
-            scale = 1.0 / z.shape[0]
-            ct = [
-                None if c is None else (c[0] * scale, None if c[1] is None else c[1] * scale)
-                for c in ct
-            ]
-        if z_out is not None and z_out is not z:
-            recs, _ = _forward_records(layers, params, z_out)
-        # Tangent sweep: dy_l = s_w (dW_l a + W_l da) + s_b db_l, da_l = φ'(y_l) ⊙ dy_l.
+        recs_out = (
+            recs if z_out is None or z_out is z else _forward_records(layers, params, z_out)[0]
+        )
+        # Tangent sweep: dy_l = s_w W_l da + (weight tangent) + db_l, da_l = φ'(y_l) ⊙ dy_l.
         da = None
-        for k, rec in enumerate(recs):
+        for k, rec in enumerate(recs_out):
             if rec[0] == "act":
-                da = times_derivative(*rec[1:2], da, *rec[2:])
+                da = times_derivative(rec[1], da, *rec[2:])
                 continue
-            _, a, w, b, s_w, s_b = rec
-            dw, db = ct[k]
-            dy = a @ dw.T
+            _, a_o, w, b, s_w, s_b = rec
+            how, t, db = ct[k]
+            dy = (a_o @ recs[k][1].T) @ t if how == "gram" else a_o @ t.T
             if da is not None:
                 dy.addmm_(da, w.T, alpha=s_w)
             if db is not None:
