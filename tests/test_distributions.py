@@ -103,3 +103,18 @@ def test_bad_inputs_name_the_argument():
         GaussianMixture(torch.ones(1), torch.zeros(1, 2), -torch.eye(2)[None])
     with pytest.raises(ValueError, match="radius"):
         five_gaussians(radius=0.0)
+
+
+def test_stratified_sampling_has_exact_component_counts():
+    mix = GaussianMixture(
+        torch.tensor([0.2, 0.5, 0.3], dtype=torch.float64),
+        torch.tensor([[-10.0, 0.0], [0.0, 0.0], [10.0, 0.0]], dtype=torch.float64),
+        0.01 * torch.eye(2, dtype=torch.float64).expand(3, 2, 2).clone(),
+    )
+    x = mix.sample(101, stratified=True, generator=torch.Generator().manual_seed(0))
+    counts = [
+        (x[:, 0] < -5).sum().item(),
+        (x[:, 0].abs() < 5).sum().item(),
+        (x[:, 0] > 5).sum().item(),
+    ]
+    assert counts == [20, 51, 30]  # 20.2, 50.5, 30.3 by largest remainder

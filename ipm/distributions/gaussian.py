@@ -109,6 +109,14 @@ class GaussianMixture:
         return type(self)._from_parts(self.weights, self.means, self.covs + s * s * eye)
 
     # ------------------------------------------------------------------ densities
+    def _stratified_indices(self, n: int) -> Tensor:
+        exact = self.weights.double().cpu() * n
+        counts = exact.floor().long()
+        rest = n - int(counts.sum())
+        if rest > 0:
+            counts[torch.argsort(exact - counts, descending=True)[:rest]] += 1
+        return torch.repeat_interleave(torch.arange(self.n_components), counts).to(self.device)
+
     def _component_terms(self, x: Tensor, sigma: float) -> tuple[Tensor, Tensor]:
         """Per-component log w_k + log N(x; m_k, C_k) (N, K) and C_k^{-1}(x − m_k) (N, K, D)."""
         x = check_particles(x, "x", self.dim)
@@ -149,13 +157,26 @@ class GaussianMixture:
         return -(resp[..., None] * prec_diff).sum(1)
 
     def sample(
-        self, n: int, *, sigma: float | Tensor = 0.0, generator: torch.Generator | None = None
+        self,
+        n: int,
+        *,
+        sigma: float | Tensor = 0.0,
+        generator: torch.Generator | None = None,
+        stratified: bool = False,
     ) -> Tensor:
-        """Draw n samples of p ⋆ k_σ; returns (n, D)."""
+        """Draw n samples of p ⋆ k_σ; returns (n, D).
+
+        ``stratified=True`` draws round(n·w_k) points from component k (largest remainders),
+        removing the multinomial noise of the component counts — for two-sample statistics
+        between well-separated mixtures, where that noise dominates.
+        """
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n: expected an integer >= 1, got {n!r}")
         s = _sigma_value(sigma)
-        idx = torch.multinomial(self.weights, n, replacement=True, generator=generator)
+        if stratified:
+            idx = self._stratified_indices(n)
+        else:
+            idx = torch.multinomial(self.weights, n, replacement=True, generator=generator)
         chol = torch.linalg.cholesky(self.covs)
         eps = torch.randn(n, self.dim, dtype=self.dtype, device=self.device, generator=generator)
         x = self.means[idx] + (chol[idx] @ eps[..., None])[..., 0]

@@ -9,6 +9,7 @@ from .score import EDMFamily, EDMFlow, EDMProbabilityFlow, Langevin, NCSNFlow, S
 from .scores import (
     CallableScore,
     ExactScore,
+    GaussianFitScore,
     KernelDensityScore,
     ScoreSource,
     as_score,
@@ -27,6 +28,7 @@ __all__ = [
     "FDivergenceKind",
     "Flow",
     "FlowSum",
+    "GaussianFitScore",
     "ForwardKL",
     "GANLoss",
     "KernelDensityScore",

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from .._checks import check_particles, check_positive, check_same_device_dtype
-from .sums import map_row_chunks, sq_dists
+from .sums import map_row_chunks, needs_grad, sq_dists
 
 __all__ = ["IMQ", "RBF", "Identity", "Kernel", "Laplace", "RadialKernel"]
 
@@ -64,7 +64,9 @@ class Kernel(ABC):
         """Σ_j k(x_i, y_j) v_j for v of shape (M, K); returns (N, K). Chunked over rows of x."""
         x, y = _check_pair(x, y)
         v = _check_weights(v, y, "v", vector=True)
-        return map_row_chunks(lambda xb: self(xb, y) @ v, x, y.shape[0], chunk_size)
+        return map_row_chunks(
+            lambda xb, buf: self(xb, y) @ v, x, y.shape[0], chunk_size, reuse_buffer=False
+        )
 
     @abstractmethod
     def grad_sum(
@@ -93,7 +95,11 @@ class RadialKernel(Kernel):
         v = _check_weights(v, y, "v", vector=True)
         d = x.shape[1]
         return map_row_chunks(
-            lambda xb: self.profile(sq_dists(xb, y), d) @ v, x, y.shape[0], chunk_size
+            lambda xb, buf: self.profile(sq_dists(xb, y, out=buf), d) @ v,
+            x,
+            y.shape[0],
+            chunk_size,
+            reuse_buffer=not needs_grad(x, y, v),
         )
 
     def grad_sum(self, x, y, w=None, *, chunk_size=None):
@@ -104,11 +110,13 @@ class RadialKernel(Kernel):
         d = x.shape[1]
         rhs = torch.cat([w[:, None] * y, w[:, None]], dim=1)  # (M, D + 1)
 
-        def block(xb: Tensor) -> Tensor:
-            g = self.profile_grad(sq_dists(xb, y), d) @ rhs  # (chunk, D + 1)
+        def block(xb: Tensor, buf: Tensor | None) -> Tensor:
+            g = self.profile_grad(sq_dists(xb, y, out=buf), d) @ rhs  # (chunk, D + 1)
             return 2.0 * (xb * g[:, d:] - g[:, :d])
 
-        return map_row_chunks(block, x, y.shape[0], chunk_size)
+        return map_row_chunks(
+            block, x, y.shape[0], chunk_size, reuse_buffer=not needs_grad(x, y, w)
+        )
 
 
 class RBF(RadialKernel):
@@ -149,10 +157,14 @@ class IMQ(RadialKernel):
         self.beta = float(beta)
 
     def profile(self, r2, dim):
-        return (r2 + self.c**2).pow(self.beta)
+        if r2.requires_grad:
+            return (r2 + self.c**2).pow(self.beta)
+        return r2.add_(self.c**2).pow_(self.beta)
 
     def profile_grad(self, r2, dim):
-        return (r2 + self.c**2).pow(self.beta - 1) * self.beta
+        if r2.requires_grad:
+            return (r2 + self.c**2).pow(self.beta - 1) * self.beta
+        return r2.add_(self.c**2).pow_(self.beta - 1).mul_(self.beta)
 
     def __repr__(self) -> str:
         return f"IMQ(c={self.c}, beta={self.beta})"
