@@ -96,3 +96,16 @@ def test_kernel_bad_inputs():
         k.grad_sum(torch.zeros(3, 2), torch.tensor([[float("inf"), 0.0]]))
     with pytest.raises(ValueError, match=r"w: expected shape \(3,\)"):
         k.grad_sum(torch.zeros(3, 2), torch.zeros(3, 2), torch.ones(4))
+
+
+def test_mismatched_devices_name_the_argument():
+    from ipm._checks import check_same_device_dtype
+
+    cpu = torch.zeros(3, 2)
+    meta = torch.empty(3, 2, device="meta")
+    with pytest.raises(ValueError, match="y: expected device cpu .the device of x., got meta"):
+        check_same_device_dtype([("x", cpu), ("y", meta)])
+    with pytest.raises(
+        TypeError, match="y: expected dtype torch.float32 .the dtype of x., got torch.float64"
+    ):
+        check_same_device_dtype([("x", cpu), ("y", cpu.double())])

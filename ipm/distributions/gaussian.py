@@ -128,18 +128,16 @@ class GaussianMixture:
         eye = torch.eye(self.dim, dtype=self.dtype, device=self.device)
         cov = self.covs + sigma * sigma * eye
         chol = torch.linalg.cholesky(cov)  # (K, D, D)
-        diff = x[:, None, :] - self.means[None]  # (N, K, D)
-        # Solve L y = diff for every component: y (N, K, D).
-        y = torch.linalg.solve_triangular(
-            chol[None].expand(x.shape[0], -1, -1, -1), diff[..., None], upper=False
-        )[..., 0]
-        maha = (y * y).sum(-1)  # (N, K)
+        # One triangular solve per component with all N right-hand sides: (K, D, N).
+        diff = x.T[None] - self.means[:, :, None]
+        y = torch.linalg.solve_triangular(chol, diff, upper=False)
+        maha = (y * y).sum(1).T  # (N, K)
         logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)  # (K,)
         log_comp = -0.5 * (maha + logdet + self.dim * math.log(2 * math.pi))
-        # C^{-1} diff = L^{-T} y
-        prec_diff = torch.linalg.solve_triangular(
-            chol.transpose(-1, -2)[None].expand(x.shape[0], -1, -1, -1), y[..., None], upper=True
-        )[..., 0]
+        # C^{-1} diff = L^{-T} y, back to (N, K, D)
+        prec_diff = torch.linalg.solve_triangular(chol.transpose(-1, -2), y, upper=True).permute(
+            2, 0, 1
+        )
         return torch.log(self.weights)[None] + log_comp, prec_diff
 
     def log_prob(self, x: Tensor, sigma: float | Tensor = 0.0) -> Tensor:
