@@ -94,8 +94,9 @@ class RadialKernel(Kernel):
         x, y = _check_pair(x, y)
         v = _check_weights(v, y, "v", vector=True)
         d = x.shape[1]
+        yn = (y * y).sum(-1)
         return map_row_chunks(
-            lambda xb, buf: self.profile(sq_dists(xb, y, out=buf), d) @ v,
+            lambda xb, buf: self.profile(sq_dists(xb, y, out=buf, y_sqnorm=yn), d) @ v,
             x,
             y.shape[0],
             chunk_size,
@@ -109,9 +110,10 @@ class RadialKernel(Kernel):
         w = _check_weights(w, y, "w", vector=False)
         d = x.shape[1]
         rhs = torch.cat([w[:, None] * y, w[:, None]], dim=1)  # (M, D + 1)
+        yn = (y * y).sum(-1)
 
         def block(xb: Tensor, buf: Tensor | None) -> Tensor:
-            g = self.profile_grad(sq_dists(xb, y, out=buf), d) @ rhs  # (chunk, D + 1)
+            g = self.profile_grad(sq_dists(xb, y, out=buf, y_sqnorm=yn), d) @ rhs  # (chunk, D + 1)
             return 2.0 * (xb * g[:, d:] - g[:, :d])
 
         return map_row_chunks(

@@ -37,15 +37,18 @@ def auto_chunk_size(
     return int(max(1, min(n_rows, rows)))
 
 
-def sq_dists(x: Tensor, y: Tensor, out: Tensor | None = None) -> Tensor:
+def sq_dists(
+    x: Tensor, y: Tensor, out: Tensor | None = None, y_sqnorm: Tensor | None = None
+) -> Tensor:
     """Squared Euclidean distances ‖x_i − y_j‖², shape (N, M), clamped at 0.
 
     With ``out`` (a contiguous (N, M) buffer) nothing of size N×M is allocated: chunked sums
     reuse one buffer for every block, which keeps the allocator from fragmenting the heap
     (fresh 8 MiB temporaries per block grew the peak to 24 GiB at N = M = 100,000).
+    ``y_sqnorm`` = ‖y_j‖², precomputed once per sum for the same reason.
     """
     xn = (x * x).sum(-1, keepdim=True)
-    yn = (y * y).sum(-1)
+    yn = (y * y).sum(-1) if y_sqnorm is None else y_sqnorm
     if out is not None:
         torch.mm(x, y.T, out=out)
         return out.mul_(-2.0).add_(xn).add_(yn).clamp_(min=0.0)
@@ -87,12 +90,13 @@ def softmax_weighted_mean(
 ) -> Tensor:
     """Σ_j softmax_j(−β‖x_i − y_j‖²) y_j for every row of x; returns (N, D)."""
 
+    yn = (y * y).sum(-1)
+
     def block(xb: Tensor, buf: Tensor | None) -> Tensor:
-        logits = (
-            sq_dists(xb, y, out=buf).mul_(-beta) if buf is not None else sq_dists(xb, y) * -beta
-        )
         if buf is None:
+            logits = sq_dists(xb, y) * -beta
             return torch.softmax(logits, dim=1) @ y
+        logits = sq_dists(xb, y, out=buf, y_sqnorm=yn).mul_(-beta)
         logits.sub_(logits.amax(dim=1, keepdim=True)).exp_()
         return (logits @ y).div_(logits.sum(dim=1, keepdim=True))
 
