@@ -20,7 +20,7 @@ from ipm.flows import DiscriminatorFlow, discriminator_objective
 from ipm.generators import MLP
 from ipm.ntk import empirical_ntk
 
-from .result import CheckResult, loglog_slope
+from .result import CheckResult, loglog_slope, slope_figure
 
 NAME = "gan_fields"
 DT = torch.float64
@@ -103,14 +103,11 @@ def run(quick: bool = True, seed: int = 0, *, ntk_scale: float = 1.0) -> CheckRe
 
 
 def plot(res: CheckResult):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    e, r = res.arrays["eps"], res.arrays["rel_error"]
-    ax.loglog(e, r, "o-", label="‖Δf − ε·NTK witness‖ / ‖ε·NTK witness‖")
-    ax.loglog(e, r[0] * e / e[0], "k--", lw=1, label="slope 1")
-    ax.set_xlabel("ascent step ε")
-    ax.set_title("IPM discriminator step = NTK-MMD witness + O(ε²)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return slope_figure(
+        res.arrays["eps"],
+        res.arrays["rel_error"],
+        1.0,
+        label="‖Δf − ε·NTK witness‖ / ‖ε·NTK witness‖",
+        xlabel="ascent step ε",
+        title="IPM discriminator step = NTK-MMD witness + O(ε²)",
+    )

@@ -21,7 +21,7 @@ from ipm.kernels import RBF
 from ipm.ntk import ntk_operator
 from ipm.solvers import euler
 
-from .result import CheckResult, loglog_slope
+from .result import CheckResult, loglog_slope, slope_figure
 
 NAME = "intpm_delta_kernel"
 DT = torch.float64
@@ -93,15 +93,11 @@ def run(quick: bool = True, seed: int = 0, *, operator=ntk_operator, flow=None) 
 
 
 def plot(res: CheckResult):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    eta, err = res.arrays["eta"], res.arrays["rel_error"]
-    ax.loglog(eta, err, "o-", label="‖Δg − η A_θ(∇h)‖ / ‖η A_θ(∇h)‖")
-    ax.loglog(eta, err[0] * eta / eta[0], "k--", lw=1, label="slope 1")
-    ax.set_xlabel("learning rate η")
-    ax.set_ylabel("relative error")
-    ax.set_title("One SGD step = η·NTK operator + O(η²)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return slope_figure(
+        res.arrays["eta"],
+        res.arrays["rel_error"],
+        1.0,
+        label="‖Δg − η A_θ(∇h)‖ / ‖η A_θ(∇h)‖",
+        xlabel="learning rate η",
+        title="One SGD step = η·NTK operator + O(η²)",
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CheckResult", "loglog_slope"]
+__all__ = ["CheckResult", "loglog_slope", "slope_figure"]
 
 
 @dataclass(frozen=True)
@@ -72,3 +72,21 @@ def loglog_slope(x, y) -> float:
     if ok.sum() < 2:
         return float("nan")
     return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
+
+
+def slope_figure(
+    x, y, slope: float, *, label: str, xlabel: str, title: str, ylabel: str = "relative error"
+):
+    """A log-log plot of y against x with a reference line of the given slope through the first point."""
+    import matplotlib.pyplot as plt
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.loglog(x, y, "o-", label=label)
+    ax.loglog(x, y[0] * (x / x[0]) ** slope, "k--", lw=1, label=f"slope {slope:g}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

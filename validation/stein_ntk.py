@@ -19,7 +19,7 @@ from ipm.generators import MLP, Linearized
 from ipm.kernels import RBF
 from ipm.ntk import ntk_operator
 
-from .result import CheckResult, loglog_slope
+from .result import CheckResult, loglog_slope, slope_figure
 
 NAME = "stein_ntk"
 DT = torch.float64
@@ -87,15 +87,12 @@ def run(quick: bool = True, seed: int = 0, *, operator=ntk_operator) -> CheckRes
 
 
 def plot(res: CheckResult):
-    import matplotlib.pyplot as plt
-
-    w, d = res.arrays["width"], res.arrays["deviation"]
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.loglog(w, d, "o-", label="‖g_T − Stein_T‖ / ‖Stein_T − Stein_0‖")
-    ax.loglog(w, d[0] * (w / w[0]) ** -0.5, "k--", lw=1, label="width^-1/2")
-    ax.set_xlabel("width")
-    ax.set_ylabel("relative deviation")
-    ax.set_title("Full network vs frozen-NTK Stein flow")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return slope_figure(
+        res.arrays["width"],
+        res.arrays["deviation"],
+        -0.5,
+        label="‖g_T − Stein_T‖ / ‖Stein_T − Stein_0‖",
+        xlabel="width",
+        ylabel="relative deviation",
+        title="Full network vs frozen-NTK Stein flow",
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -154,16 +155,21 @@ def euler_maruyama(
 
 
 @dataclass(frozen=True)
-class Euler:
-    """Euler on a fixed grid (see :func:`euler`)."""
+class _GridSolver:
+    """A solver bound to its time grid; ``solve(velocity, x0, diffusion, generator)``."""
 
     grid: Tensor
     record: bool = False
     progress: bool = False
-    stochastic: bool = field(default=False, init=False)
+    stochastic: ClassVar[bool] = False
 
     def __post_init__(self):
         object.__setattr__(self, "grid", _check_grid(self.grid))
+
+
+@dataclass(frozen=True)
+class Euler(_GridSolver):
+    """Euler on a fixed grid (see :func:`euler`)."""
 
     def solve(
         self, velocity: Velocity, x0: Tensor, diffusion: Diffusion | None = None, generator=None
@@ -172,17 +178,10 @@ class Euler:
 
 
 @dataclass(frozen=True)
-class Heun:
+class Heun(_GridSolver):
     """Heun on a fixed grid (see :func:`heun`)."""
 
-    grid: Tensor
-    euler_last_step: bool = False
-    record: bool = False
-    progress: bool = False
-    stochastic: bool = field(default=False, init=False)
-
-    def __post_init__(self):
-        object.__setattr__(self, "grid", _check_grid(self.grid))
+    euler_last_step: bool = field(default=False, kw_only=True)
 
     def solve(
         self, velocity: Velocity, x0: Tensor, diffusion: Diffusion | None = None, generator=None
@@ -198,16 +197,10 @@ class Heun:
 
 
 @dataclass(frozen=True)
-class EulerMaruyama:
+class EulerMaruyama(_GridSolver):
     """Euler–Maruyama on a fixed grid (see :func:`euler_maruyama`)."""
 
-    grid: Tensor
-    record: bool = False
-    progress: bool = False
-    stochastic: bool = field(default=True, init=False)
-
-    def __post_init__(self):
-        object.__setattr__(self, "grid", _check_grid(self.grid))
+    stochastic: ClassVar[bool] = True
 
     def solve(
         self, velocity: Velocity, x0: Tensor, diffusion: Diffusion | None = None, generator=None
