@@ -20,7 +20,7 @@ from ipm.flows import DiscriminatorFlow, discriminator_objective
 from ipm.generators import MLP
 from ipm.ntk import empirical_ntk
 
-from .result import CheckResult, loglog_slope, slope_figure
+from .result import CheckResult, loglog_slope, relative_error, slope_figure
 
 NAME = "gan_fields"
 DT = torch.float64
@@ -80,7 +80,7 @@ def run(quick: bool = True, seed: int = 0, *, ntk_scale: float = 1.0) -> CheckRe
             for prm, gr in zip(f.parameters(), grads):
                 prm.add_(float(eps) * gr)
             df = f(x_eval)[:, 0] - f0
-        rel.append(((df - eps * witness).norm() / (eps * witness).norm()).item())
+        rel.append(relative_error(df, eps * witness))
     slope = loglog_slope(epss, rel)
     passed = mean_cos >= 0.95 and abs(slope - 1) <= 0.1
     return CheckResult(

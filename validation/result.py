@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CheckResult", "loglog_slope", "slope_figure"]
+__all__ = ["CheckResult", "loglog_slope", "relative_error", "slope_figure"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,11 @@ class CheckResult:
 def _num(x: float) -> float | None:
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def relative_error(a, b) -> float:
+    """‖a − b‖ / ‖b‖ for tensors."""
+    return ((a - b).norm() / b.norm()).item()
 
 
 def loglog_slope(x, y) -> float:

@@ -94,30 +94,19 @@ class _LinearTerm:
 
 def _terms(layers, params: dict[str, Tensor], z: Tensor) -> list[_LinearTerm]:
     """One forward and one reverse sweep: the (a_{l−1}, δ_l) pairs of every Linear layer."""
-    a = z.reshape(z.shape[0], -1)
-    records: list[tuple] = []
-    for name, m in layers:
-        if isinstance(m, nn.Linear):
-            w = params[f"{name}.weight"]
-            b = params.get(f"{name}.bias")
-            s_w = float(getattr(m, "weight_scale", 1.0))
-            s_b = float(getattr(m, "bias_scale", 1.0))
-            records.append(("lin", a, w, s_w, s_b, b is not None))
-            a = F.linear(a, s_w * w, None if b is None else s_b * b)
-        else:
-            a, deriv = activation_and_derivative(m, a)
-            records.append(("act", deriv))
-    d = a.shape[1]
-    delta = torch.eye(d, dtype=a.dtype, device=a.device)[None]  # (1, D, D)
+    records, d = _forward_records(layers, params, z)
+    ref = records[0][1]
+    delta = torch.eye(d, dtype=ref.dtype, device=ref.device)[None]  # (1, D, D)
     terms: list[_LinearTerm] = []
     for i, rec in enumerate(reversed(records)):
         if rec[0] == "act":
-            delta = delta * rec[1][:, None, :]
+            _, m, pre, _ = rec
+            delta = delta * activation_and_derivative(m, pre)[1][:, None, :]
             continue
-        _, a_in, w, s_w, s_b, has_bias = rec
-        terms.append(_LinearTerm(a_in, delta, s_w * s_w, s_b * s_b if has_bias else 0.0))
+        _, a_in, w, b, s_w, s_b = rec
+        terms.append(_LinearTerm(a_in, delta, s_w * s_w, s_b * s_b if b is not None else 0.0))
         if i < len(records) - 1:
-            delta = delta @ (s_w * w)
+            delta = delta @ w if s_w == 1.0 else delta @ (s_w * w)
     return terms
 
 
