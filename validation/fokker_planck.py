@@ -83,27 +83,11 @@ def _edm_family_exact(p, alpha):
     return Fam(p, alpha) if alpha < 1 else EDMFamily(p, 1.0)
 
 
-def run(quick: bool = True, seed: int = 0, *, sde_drift_scale: float = 1.0) -> CheckResult:
-    """``sde_drift_scale`` ≠ 1 corrupts the SDE's drift (for the test that the check can fail)."""
-    g = torch.Generator().manual_seed(seed)
-    n = 2000 if quick else 4000
-    k_steps = 100 if quick else 400  # (b), (c): KDE scores, O(N²) per step
-    k_steps_a = 200 if quick else 400  # (a): exact scores
-    n_a, n_rep_a = (1000, 4) if quick else (2000, 8)  # (a): particles, repetitions
+def _part_a(family, g, quick, details, steps):
+    """(a): every variant from the exact start keeps the marginals p ⋆ k_σ (returns ok, worst)."""
+    n_a, n_rep_a = (1000, 4) if quick else (2000, 8)  # particles, repetitions
     reps = 30 if quick else 60
-    details: dict[str, float] = {}
-    arrays: dict[str, np.ndarray] = {}
-    ok = True
-    worst_a = 0.0
-
-    def family(p, alpha):
-        fam = _edm_family_exact(p, alpha)
-        if sde_drift_scale != 1.0 and alpha > 0:
-            orig = fam._field
-            fam._field = lambda x, t, parts: sde_drift_scale * orig(x, t, parts)
-        return fam
-
-    # (a) shared marginals from the exact start, in 2-D and D = 16
+    ok, worst_a = True, 0.0
     report_a = [1.0, 0.2] if quick else [2.0, 1.0, 0.5, 0.2, 0.1]
     n_comparisons = 2 * len(report_a) * 4
     z_a = float(NormalDist().inv_cdf(1 - 0.0027 / (2 * n_comparisons)))
@@ -113,7 +97,7 @@ def run(quick: bool = True, seed: int = 0, *, sde_drift_scale: float = 1.0) -> C
         ("16d", mixture16(g), 5.0, 4.0),
     ):
         kern = RBF(bw, normalized=False)
-        grid = geometric_grid(smax, 0.05, k_steps_a)
+        grid = geometric_grid(smax, 0.05, steps)
         idx = _report_indices(grid, report_a)
         variants = {
             "ODE (8)": (EDMProbabilityFlow(p), False),
@@ -155,6 +139,29 @@ def run(quick: bool = True, seed: int = 0, *, sde_drift_scale: float = 1.0) -> C
             ok &= all(m <= bound for m in ms.values())
             details[f"(a) {label} σ={s:.2f}: noise bound (mean + z std/√R)"] = bound
             details[f"(a) {label} σ={s:.2f}: worst MMD² ({worst_name})"] = ms[worst_name]
+    return ok, worst_a
+
+
+def run(
+    quick: bool = True, seed: int = 0, *, sde_drift_scale: float = 1.0, steps_a: int | None = None
+) -> CheckResult:
+    """``sde_drift_scale`` ≠ 1 corrupts the SDE's drift (for the test that the check can fail)."""
+    g = torch.Generator().manual_seed(seed)
+    n = 2000 if quick else 4000
+    k_steps = 100 if quick else 400  # (b), (c): KDE scores, O(N²) per step
+    details: dict[str, float] = {}
+    arrays: dict[str, np.ndarray] = {}
+    ok = True
+
+    def family(p, alpha):
+        fam = _edm_family_exact(p, alpha)
+        if sde_drift_scale != 1.0 and alpha > 0:
+            orig = fam._field
+            fam._field = lambda x, t, parts: sde_drift_scale * orig(x, t, parts)
+        return fam
+
+    ok_a, worst_a = _part_a(family, g, quick, details, steps_a or (400 if quick else 800))
+    ok &= ok_a
     # (b) wrong initial law: SDE (7) vs exact flow (9, KDE score) vs ODE (8)
     p = five_gaussians(dtype=DT)
     kern = RBF(1.0, normalized=False)
