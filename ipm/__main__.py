@@ -1,8 +1,7 @@
-"""``python -m ipm demo [--out DIR]``: the README's two examples, with a figure."""
+"""``python -m ipm`` = the ``ipm`` command (:mod:`ipm.cli`); :func:`demo` is the README's examples."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -65,17 +64,7 @@ def demo(out: Path, steps: int = 1000) -> dict[str, float]:
     return res
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ipm")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("demo", help="run the README examples (PM and Int-PM on the 5 Gaussians)")
-    d.add_argument("--out", type=Path, default=Path("demo_out"))
-    d.add_argument("--steps", type=int, default=1000, help="Int-PM training steps")
-    args = parser.parse_args(argv)
-    if args.cmd == "demo":
-        demo(args.out, args.steps)
-    return 0
-
-
 if __name__ == "__main__":
+    from .cli import main
+
     sys.exit(main())

@@ -140,4 +140,4 @@ class InteractingParticleModel:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return IntPMStep(float(loss), xd, v)
+        return IntPMStep(float(loss.detach()), xd, v)

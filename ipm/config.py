@@ -1,0 +1,414 @@
+"""Typed run configurations, validated at the boundary (YAML + ``--set key.path=value``).
+
+A run config is a :class:`RunConfig` of frozen dataclasses. :func:`load_config` reads YAML,
+applies overrides, and builds the dataclasses field by field: an unknown key, a value of the
+wrong type or an out-of-range value raises :class:`ConfigError` naming the key path
+(``model.optim.lr``) and what was expected.
+
+The ``model`` section is a tagged union on ``model.name``: ``edm``, ``gan``, ``score_gan``,
+``discr_flow`` (the paper's four models, Tables 4–7).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Union  # noqa: F401 (Union: get_origin checks)
+
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "DiscrFlowConfig",
+    "EDMConfig",
+    "EvalConfig",
+    "GANConfig",
+    "MLPConfig",
+    "OptimConfig",
+    "RunConfig",
+    "ScoreGANConfig",
+    "TrainConfig",
+    "apply_overrides",
+    "config_from_dict",
+    "config_to_dict",
+    "load_config",
+]
+
+
+class ConfigError(ValueError):
+    """A bad configuration value; ``key`` is the dotted path of the offending entry."""
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        super().__init__(f"{key}: {message}" if key else message)
+
+
+def _require(cond: bool, key: str, message: str) -> None:
+    if not cond:
+        raise ConfigError(key, message)
+
+
+def _positive(obj, *names: str) -> None:
+    for n in names:
+        v = getattr(obj, n)
+        _require(v > 0, n, f"expected a positive value, got {v!r}")
+
+
+def _non_negative(obj, *names: str) -> None:
+    for n in names:
+        v = getattr(obj, n)
+        _require(v >= 0, n, f"expected a value >= 0, got {v!r}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The 2-D data set: ``n_modes`` Gaussians (std ``std``) on a circle of radius ``radius``."""
+
+    name: Literal["gaussians"] = "gaussians"
+    radius: float = 3.0
+    std: float = 0.5
+    n_modes: int = 5
+
+    def __post_init__(self):
+        _positive(self, "radius", "std", "n_modes")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Adam hyperparameters."""
+
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    weight_decay: float = 0.0
+
+    def __post_init__(self):
+        _positive(self, "lr")
+        _non_negative(self, "weight_decay")
+        _require(
+            all(0 <= b < 1 for b in self.betas), "betas", f"expected in [0, 1), got {self.betas}"
+        )
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    """An MLP: ``depth`` hidden layers of ``width`` units."""
+
+    width: int = 512
+    depth: int = 4
+    activation: Literal["leaky_relu", "relu", "tanh", "gelu", "silu", "softplus"] = "leaky_relu"
+    init: Literal["default", "normal"] = "default"  # normal: W ~ N(0, init_gain²), b = 0
+    init_gain: float = 0.02
+
+    def __post_init__(self):
+        _positive(self, "width", "depth", "init_gain")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What the engine owns: step count, batch, cadences, EMA, threads and device."""
+
+    steps: int
+    batch_size: int = 128
+    log_every: int = 100
+    checkpoint_every: int = 500
+    eval_every: int = 0  # 0: evaluate (figure) only at the end
+    ema: float = 0.0  # EMA decay of the sampling networks; 0 disables
+    threads: int = 1
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    progress: bool = True
+
+    def __post_init__(self):
+        _positive(self, "steps", "batch_size", "log_every", "checkpoint_every", "threads")
+        _non_negative(self, "eval_every")
+        _require(0 <= self.ema < 1, "ema", f"expected a decay in [0, 1), got {self.ema}")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """``ipm evaluate``: sample count, W2 subsets, MMD bandwidth, figure sizes."""
+
+    n_samples: int = 10_000
+    w2_n: int = 2000
+    w2_draws: int = 5
+    mmd_bandwidth: float = 1.0
+    figure_points: int = 2000
+    animation: bool = True
+
+    def __post_init__(self):
+        _positive(self, "n_samples", "w2_n", "w2_draws", "mmd_bandwidth", "figure_points")
+
+
+@dataclass(frozen=True)
+class EDMConfig:
+    """EDM (Karras et al. 2022): a preconditioned denoiser; the flow is the ODE (8) / SDE (7)."""
+
+    name: Literal["edm"] = "edm"
+    sigma_min: float = 0.002
+    sigma_max: float = 40.0
+    sigma_data: float = 0.5
+    rho: float = 7.0
+    p_mean: float = -1.2
+    p_std: float = 1.2
+    sampler: Literal["heun", "euler", "sde"] = "heun"
+    sampler_steps: int = 28
+    net: MLPConfig = field(default_factory=MLPConfig)
+    embedding_dim: int = 128
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
+
+    def __post_init__(self):
+        _positive(self, "sigma_min", "sigma_max", "sigma_data", "rho", "p_std")
+        _positive(self, "sampler_steps", "embedding_dim")
+        _require(
+            self.sigma_min < self.sigma_max,
+            "sigma_min",
+            f"expected < sigma_max = {self.sigma_max}, got {self.sigma_min}",
+        )
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """A GAN (Eq. 15–16) as an Int-PM: the generator follows the discriminator flow (Eq. 20)."""
+
+    name: Literal["gan"] = "gan"
+    loss: Literal["ns", "hinge", "ipm"] = "ns"
+    gp_weight: float = 0.0
+    gp_on: Literal["interpolates", "real", "fake"] = "interpolates"
+    d_steps: int = 1
+    latent_dim: int = 128
+    generator: MLPConfig = field(default_factory=MLPConfig)
+    discriminator: MLPConfig = field(default_factory=MLPConfig)
+    g_optim: OptimConfig = field(default_factory=OptimConfig)
+    d_optim: OptimConfig = field(default_factory=OptimConfig)
+
+    def __post_init__(self):
+        _non_negative(self, "gp_weight")
+        _positive(self, "d_steps", "latent_dim")
+
+
+@dataclass(frozen=True)
+class ScoreGANConfig:
+    """Score GAN (Algorithm 1, Eq. 26–28): generator × score-difference flow."""
+
+    edm_checkpoint: str  # a trained EDM run directory or checkpoint file: the data score
+    name: Literal["score_gan"] = "score_gan"
+    sigma_min: float = 0.1
+    sigma_max: float = 10.0
+    rho: float = 3.0
+    sigma_data: float = 0.5
+    score_steps: int = 10  # K
+    mu_p: float = 1.0
+    mu_rho: float = 1.0
+    latent_dim: int = 128
+    generator: MLPConfig = field(default_factory=MLPConfig)
+    score_net: MLPConfig = field(default_factory=MLPConfig)
+    embedding_dim: int = 128
+    g_optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
+    score_optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
+
+    def __post_init__(self):
+        _positive(self, "sigma_min", "sigma_max", "rho", "sigma_data", "score_steps")
+        _positive(self, "latent_dim", "embedding_dim")
+        _non_negative(self, "mu_p", "mu_rho")
+        _require(bool(self.edm_checkpoint), "edm_checkpoint", "expected a path, got ''")
+        _require(
+            self.sigma_min < self.sigma_max,
+            "sigma_min",
+            f"expected < sigma_max = {self.sigma_max}, got {self.sigma_min}",
+        )
+
+
+@dataclass(frozen=True)
+class DiscrFlowConfig:
+    """Discriminator Flow (Algorithm 3): a time-conditioned discriminator, no generator.
+
+    ``schedule="paper"`` simulates the whole N-step Euler trajectory per training step and
+    trains at one random step per sample. ``schedule="multi_time"`` trains at
+    ``times_per_trajectory`` random steps of each simulated trajectory (one discriminator
+    update per chosen time), so the simulation cost is shared by that many updates.
+    """
+
+    name: Literal["discr_flow"] = "discr_flow"
+    loss: Literal["ns", "hinge", "ipm"] = "ns"
+    gp_weight: float = 0.0
+    eta: float = 20.0
+    flow_steps: int = 56  # N
+    net: MLPConfig = field(default_factory=MLPConfig)
+    time_embedding: int = 128
+    time_scale: float = 16.0
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: Literal["paper", "multi_time"] = "paper"
+    times_per_trajectory: int = 1
+    sample_stop: int = 0  # stop sampling after this many steps (0: the full N)
+
+    def __post_init__(self):
+        _positive(self, "eta", "flow_steps", "time_embedding", "time_scale")
+        _positive(self, "times_per_trajectory")
+        _non_negative(self, "gp_weight", "sample_stop")
+        _require(
+            self.sample_stop <= self.flow_steps,
+            "sample_stop",
+            f"expected <= flow_steps = {self.flow_steps}, got {self.sample_stop}",
+        )
+
+
+ModelConfig = EDMConfig | GANConfig | ScoreGANConfig | DiscrFlowConfig
+MODEL_CONFIGS: dict[str, type] = {
+    "edm": EDMConfig,
+    "gan": GANConfig,
+    "score_gan": ScoreGANConfig,
+    "discr_flow": DiscrFlowConfig,
+}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A whole run: model, data, training and evaluation settings, and the seed."""
+
+    model: ModelConfig
+    train: TrainConfig
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def __post_init__(self):
+        _non_negative(self, "seed")
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _convert(tp, value, key: str):
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key)
+    if tp is ModelConfig or (origin in (Union, types.UnionType) and tp == ModelConfig):
+        if not isinstance(value, dict):
+            raise ConfigError(key, f"expected a mapping, got {type(value).__name__}")
+        name = value.get("name")
+        if name not in MODEL_CONFIGS:
+            raise ConfigError(
+                f"{key}.name", f"expected one of {sorted(MODEL_CONFIGS)}, got {name!r}"
+            )
+        return _build(MODEL_CONFIGS[name], value, key)
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed:
+            raise ConfigError(key, f"expected one of {list(allowed)}, got {value!r}")
+        return value
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            raise ConfigError(key, f"expected a list of {len(args)} values, got {value!r}")
+        return tuple(_convert(a, v, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, f"expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(key, f"expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, str):  # YAML 1.1 reads "2e-4" (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                raise ConfigError(key, f"expected a number, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(key, f"expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(key, f"expected a string, got {value!r}")
+        return value
+    raise TypeError(f"{key}: unsupported config type {_type_name(tp)}")  # a bug, not user input
+
+
+def _build(cls, data, prefix: str):
+    if not isinstance(data, dict):
+        raise ConfigError(prefix, f"expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for k in data:
+        if k not in fields:
+            raise ConfigError(
+                f"{prefix}.{k}" if prefix else str(k),
+                f"unknown key (expected one of {sorted(fields)})",
+            )
+    kwargs = {}
+    for name, f in fields.items():
+        key = f"{prefix}.{name}" if prefix else name
+        if name in data:
+            kwargs[name] = _convert(hints[name], data[name], key)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(key, "missing required key")
+    try:
+        return cls(**kwargs)
+    except ConfigError as e:
+        raise ConfigError(
+            f"{prefix}.{e.key}" if prefix else e.key, str(e).split(": ", 1)[-1]
+        ) from None
+
+
+def config_from_dict(data: dict) -> RunConfig:
+    """Build and validate a :class:`RunConfig` from plain data (e.g. parsed YAML)."""
+    return _build(RunConfig, data, "")
+
+
+def config_to_dict(cfg) -> dict:
+    """Plain-data form of a config (tuples as lists), as written to ``RUN_DIR/config.yaml``."""
+
+    def conv(v):
+        if dataclasses.is_dataclass(v):
+            return {f.name: conv(getattr(v, f.name)) for f in dataclasses.fields(v)}
+        if isinstance(v, tuple):
+            return [conv(x) for x in v]
+        return v
+
+    return conv(cfg)
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Apply ``key.path=value`` overrides (values parsed as YAML scalars) to a nested dict."""
+    import copy
+
+    import yaml
+
+    data = copy.deepcopy(data)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(item, "expected an override of the form key.path=value")
+        path, raw = item.split("=", 1)
+        keys = path.strip().split(".")
+        if not all(keys):
+            raise ConfigError(path, "empty key in override path")
+        node = data
+        for i, k in enumerate(keys[:-1]):
+            nxt = node.get(k)
+            if nxt is None:
+                nxt = node[k] = {}
+            if not isinstance(nxt, dict):
+                raise ConfigError(".".join(keys[: i + 1]), f"is a value ({nxt!r}), not a section")
+            node = nxt
+        node[keys[-1]] = yaml.safe_load(raw)
+    return data
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """Read a YAML run config, apply ``--set`` overrides, validate (errors name the key)."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config: no such file {str(path)!r}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError("", f"{path}: not valid YAML ({e})") from None
+    return config_from_dict(apply_overrides(data, overrides or []))

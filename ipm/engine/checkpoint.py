@@ -1,0 +1,100 @@
+"""Checkpoints that are never half-written and that say when they are damaged.
+
+File format: a plain ``torch.save`` of ``{"format", "sha256", "payload"}``, where ``payload`` is
+the serialised state (itself a ``torch.save`` of tensors, numbers, strings, lists and dicts)
+stored as a uint8 tensor and ``sha256`` its digest. Both layers load with
+``torch.load(..., weights_only=True)``; :func:`load_checkpoint` verifies the digest, so a
+truncated or tampered file raises :class:`CheckpointError` naming it.
+
+Writes go to a temporary file in the same directory, are flushed to disk, and then renamed
+over the target (atomic on POSIX): a process killed mid-write leaves the last good checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import torch
+
+__all__ = ["CheckpointError", "find_checkpoint", "load_checkpoint", "save_checkpoint"]
+
+FORMAT = "ipm-checkpoint-v1"
+LAST = "last.pt"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be read, is truncated, or fails its integrity check."""
+
+
+def save_checkpoint(path: str | Path, payload: dict) -> Path:
+    """Atomically write ``payload`` to ``path`` (temporary file + fsync + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    raw = buf.getvalue()
+    blob = {
+        "format": FORMAT,
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "payload": torch.frombuffer(bytearray(raw), dtype=torch.uint8),
+    }
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(blob, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    try:  # make the rename itself durable
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read and verify a checkpoint written by :func:`save_checkpoint`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # zip errors, unpickling errors, EOF: all mean a damaged file
+        raise CheckpointError(
+            f"{path}: cannot be read as a checkpoint (truncated or corrupted?): {e}"
+        ) from None
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an ipm checkpoint (expected format {FORMAT!r})")
+    raw = blob["payload"].numpy().tobytes()
+    if hashlib.sha256(raw).hexdigest() != blob.get("sha256"):
+        raise CheckpointError(
+            f"{path}: integrity check failed (sha256 mismatch): the file was modified"
+        )
+    try:
+        return torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"{path}: payload cannot be read: {e}") from None
+
+
+def find_checkpoint(path: str | Path, what: str = "checkpoint") -> Path:
+    """``path`` itself if a file, else ``path/checkpoints/last.pt`` of a run directory."""
+    p = Path(path)
+    if p.is_file():
+        return p
+    cand = p / "checkpoints" / LAST
+    if cand.is_file():
+        return cand
+    raise FileNotFoundError(
+        f"{what}: no checkpoint at {str(p)!r} (expected a checkpoint file or a run directory "
+        f"containing checkpoints/{LAST}; train one with `ipm train CONFIG --out RUN_DIR`)"
+    )

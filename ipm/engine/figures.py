@@ -1,0 +1,121 @@
+"""Evaluation figures of 2-D runs: particles with their vector field (and, for discriminator
+models, the pointwise generator loss c∘f as background, like the paper's Figures 8–12), and for
+particle models an animation of generation (Figure 1)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import torch
+
+__all__ = ["field_figure", "generation_gif", "run_figures"]
+
+
+@contextlib.contextmanager
+def _ema_weights(model, ema):
+    if ema is None:
+        yield
+        return
+    saved = {
+        n: {k: v.clone() for k, v in model.networks[n].state_dict().items()} for n in ema.shadow
+    }
+    for n, sd in ema.shadow.items():
+        model.networks[n].load_state_dict(sd)
+    try:
+        yield
+    finally:
+        for n, sd in saved.items():
+            model.networks[n].load_state_dict(sd)
+
+
+def field_figure(model, data, samples, path: Path, title: str = ""):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lim = float(data.abs().max()) * 1.3 + 0.5
+    fig, ax = plt.subplots(figsize=(6, 6))
+    g = torch.linspace(-lim, lim, 120)
+    xx, yy = torch.meshgrid(g, g, indexing="xy")
+    grid = torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)
+    dev = next(next(iter(model.networks.values())).parameters()).device
+    grid = grid.to(dev)
+    bg = model.generator_loss(grid)
+    if bg is not None:
+        im = ax.imshow(
+            bg.reshape(120, 120).cpu().numpy(),
+            extent=(-lim, lim, -lim, lim),
+            origin="lower",
+            cmap="viridis",
+            alpha=0.8,
+        )
+        fig.colorbar(im, ax=ax, fraction=0.046, label="generator loss c∘f")
+    ax.scatter(*data.cpu().T, s=2, c="lightgray", label="data")
+    ax.scatter(*samples.cpu().T, s=2, c="tab:red", alpha=0.5, label="samples")
+    q = torch.linspace(-lim, lim, 21)
+    qx, qy = torch.meshgrid(q, q, indexing="xy")
+    qp = torch.stack([qx.reshape(-1), qy.reshape(-1)], 1)
+    v = model.field(qp.to(dev))
+    if v is not None:
+        v = v.detach().cpu()
+        ax.quiver(qp[:, 0], qp[:, 1], v[:, 0], v[:, 1], color="k", alpha=0.6, angles="xy")
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8, markerscale=4)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def generation_gif(trajectory: torch.Tensor, data, path: Path, frames: int = 30):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    traj = trajectory.detach().cpu()
+    idx = torch.linspace(0, traj.shape[0] - 1, min(frames, traj.shape[0])).round().long()
+    lim = float(data.abs().max()) * 1.3 + 0.5
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.scatter(*data.cpu().T, s=2, c="lightgray")
+    sc = ax.scatter(*traj[0].T, s=2, c="tab:red")
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+
+    def upd(k):
+        sc.set_offsets(traj[int(idx[k])].numpy())
+        ax.set_title(f"step {int(idx[k])}/{traj.shape[0] - 1}")
+        return (sc,)
+
+    anim = FuncAnimation(fig, upd, frames=len(idx), blit=False)
+    anim.save(path, writer=PillowWriter(fps=8))
+    plt.close(fig)
+
+
+def run_figures(model, cfg, run_dir: Path, step: int, *, ema=None, animation: bool = False):
+    """Write figures/step_XXXXXX.png (and figures/generation.gif for particle models)."""
+    from .trainer import data_distribution
+
+    out = Path(run_dir) / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    n = cfg.eval.figure_points
+    g = torch.Generator().manual_seed(12345)
+    data = data_distribution(cfg).sample(n, generator=g)
+    with _ema_weights(model, ema):
+        record = animation and model.is_particle_model
+        s = model.sample(n, generator=g, record=record)
+        field_figure(
+            model,
+            data,
+            s.x.detach().to("cpu"),
+            out / f"step_{step:06d}.png",
+            f"{cfg.model.name}, step {step}",
+        )
+        if record and s.trajectory is not None:
+            generation_gif(s.trajectory, data, out / "generation.gif")

@@ -1,0 +1,356 @@
+"""One training engine for every model: optimisers, EMA, logging, checkpoints, evaluation cadence.
+
+The model (:class:`~ipm.models.GenerativeModel`) provides its steps; the engine owns the rest.
+A run directory holds::
+
+    config.yaml        the resolved config
+    meta.json          git revision, package versions, command, threads, device
+    log.jsonl          one JSON object per logged step
+    checkpoints/last.pt  the last good checkpoint (atomic writes, verified reads)
+    figures/           particles with their field (and loss background), generation GIF
+    train_summary.json seconds per step, steps done
+
+Resume is exact: every random draw goes through one CPU generator whose state is checkpointed
+with the networks, optimisers, EMA and any model state, so a resumed run ends bit-identical to an
+uninterrupted one (single process, same threads). Distributed training (``torchrun``) wraps the
+trained networks in DistributedDataParallel; each rank keeps its slice of the global batch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..config import ConfigError, RunConfig, config_from_dict, config_to_dict
+from ..distributions import circle_of_gaussians
+from ..models import GenerativeModel, StepContext, build_model
+from .checkpoint import LAST, CheckpointError, load_checkpoint, save_checkpoint
+
+__all__ = [
+    "NonFiniteError",
+    "TrainResult",
+    "data_distribution",
+    "load_run",
+    "resolve_device",
+    "train",
+]
+
+
+class NonFiniteError(RuntimeError):
+    """NaN or inf in a loss or in the particles: training stopped, last good checkpoint kept."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    steps: int
+    seconds_per_step: float
+    last: dict[str, float]
+
+
+def data_distribution(cfg: RunConfig):
+    d = cfg.data
+    return circle_of_gaussians(d.n_modes, d.radius, d.std)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device", "'cuda' requested but no CUDA device is available")
+    if name == "cuda" and "LOCAL_RANK" in os.environ:
+        return torch.device(f"cuda:{int(os.environ['LOCAL_RANK'])}")
+    return torch.device(name)
+
+
+def _git_revision() -> dict:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        return {"git_revision": rev or "unknown", "git_dirty": bool(dirty)}
+    except (OSError, subprocess.SubprocessError):
+        return {"git_revision": "unknown", "git_dirty": None}
+
+
+def _meta(cfg: RunConfig, device: torch.device, world: int) -> dict:
+    import numpy
+
+    import ipm
+
+    versions = {"ipm": ipm.__version__, "torch": torch.__version__, "numpy": numpy.__version__}
+    versions["python"] = platform.python_version()
+    return {
+        **_git_revision(),
+        "versions": versions,
+        "command": sys.argv,
+        "threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "device": str(device),
+        "world_size": world,
+        "model": cfg.model.name,
+    }
+
+
+def _resume_mismatch(saved: dict, now: dict) -> list[str]:
+    """Key paths that differ between two config dicts (train.steps and cadences may change)."""
+    free = {"train.steps", "train.log_every", "train.checkpoint_every", "train.eval_every"}
+    free |= {"train.progress", "eval"}
+    out = []
+
+    def walk(a, b, path):
+        if path in free or path.split(".")[0] in free:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b)):
+                walk(a.get(k), b.get(k), f"{path}.{k}" if path else k)
+        elif a != b:
+            out.append(f"{path} ({a!r} in the run, {b!r} now)")
+
+    walk(saved, now, "")
+    return out
+
+
+class _EMA:
+    """Exponential moving average of the sampling networks' floating-point state."""
+
+    def __init__(self, model: GenerativeModel, decay: float):
+        self.decay = decay
+        self.shadow = {
+            n: {k: v.detach().clone() for k, v in model.networks[n].state_dict().items()}
+            for n in model.sampling_networks
+        }
+
+    @torch.no_grad()
+    def update(self, model: GenerativeModel):
+        for n, sh in self.shadow.items():
+            for k, v in model.networks[n].state_dict().items():
+                if v.is_floating_point():
+                    sh[k].lerp_(v, 1 - self.decay)
+                else:
+                    sh[k].copy_(v)
+
+
+def make_adam(params, o) -> torch.optim.Adam:
+    """Adam with the fused kernel where torch has one (one pass over the parameters instead
+    of ~10 element-wise passes: measured 5.7 → 0.8 ms per step for a 1M-parameter MLP on CPU)."""
+    try:
+        return torch.optim.Adam(
+            params, lr=o.lr, betas=o.betas, weight_decay=o.weight_decay, fused=True
+        )
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=o.lr, betas=o.betas, weight_decay=o.weight_decay)
+
+
+def _finite_or_raise(out: dict, step: int, ckpt: Path):
+    for k, v in out.items():
+        if isinstance(v, torch.Tensor) and not bool(torch.isfinite(v).all()):
+            kept = f"last good checkpoint kept: {ckpt}" if ckpt.exists() else "no checkpoint yet"
+            raise NonFiniteError(
+                f"step {step}: {k!r} contains NaN or inf; training stopped ({kept})"
+            )
+
+
+def _dist_env() -> tuple[int, int]:
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+def train(
+    cfg: RunConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    stop_after: int | None = None,
+) -> TrainResult:
+    """Train ``cfg`` into ``run_dir``; ``resume`` continues from its last checkpoint.
+
+    ``stop_after`` ends the process after that many steps of this call (for tests of resume).
+    """
+    run_dir = Path(run_dir)
+    ckpt_path = run_dir / "checkpoints" / LAST
+    rank, world = _dist_env()
+    if world > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() and cfg.train.device != "cpu" else "gloo"
+        torch.distributed.init_process_group(backend)
+    if cfg.train.batch_size % world:
+        raise ConfigError(
+            "train.batch_size",
+            f"expected a multiple of the {world} processes, got {cfg.train.batch_size}",
+        )
+    torch.set_num_threads(cfg.train.threads)
+    device = resolve_device(cfg.train.device)
+    if resume and not ckpt_path.is_file():
+        raise FileNotFoundError(
+            f"--resume: no checkpoint at {ckpt_path}; start the run without --resume"
+        )
+    if not resume and ckpt_path.exists():
+        raise FileExistsError(
+            f"--out: {run_dir} already holds a run ({ckpt_path}); pass --resume to continue it "
+            f"or choose another directory (nothing is overwritten)"
+        )
+    dist = data_distribution(cfg)
+    dim = dist.dim
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg, dim).to(device)
+    specs = model.optimizer_specs()
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        for name in specs:
+            m = model.networks[name]
+            model.wrapped[name] = DDP(
+                m, device_ids=[device.index] if device.type == "cuda" else None
+            )
+    opts = {n: make_adam(ps, o) for n, (ps, o) in specs.items()}
+    ema = _EMA(model, cfg.train.ema) if cfg.train.ema > 0 else None
+    rng = torch.Generator().manual_seed(cfg.seed + 1)
+    start, train_seconds, timed_steps = 0, 0.0, 0
+    if resume:
+        payload = load_checkpoint(ckpt_path)
+        diff = _resume_mismatch(payload["config"], config_to_dict(cfg))
+        if diff:
+            raise ConfigError("", "--resume: the config differs from the run's: " + "; ".join(diff))
+        for n, sd in payload["networks"].items():
+            model.networks[n].load_state_dict(sd)
+        for n, sd in payload["optimizers"].items():
+            opts[n].load_state_dict(sd)
+        if ema is not None and payload.get("ema"):
+            ema.shadow = payload["ema"]
+        model.load_extra_state(payload.get("extra", {}))
+        rng.set_state(payload["rng"])
+        start = int(payload["step"])
+        train_seconds, timed_steps = float(payload["train_seconds"]), int(payload["timed_steps"])
+    if rank == 0:
+        _write_run_files(run_dir, cfg, device, world, resume)
+    ctx = StepContext(
+        rng, lambda n, g: dist.sample(n, generator=g), device, torch.float32, rank, world
+    )
+
+    def checkpoint(step: int):
+        if rank != 0:
+            return
+        save_checkpoint(
+            ckpt_path,
+            {
+                "config": config_to_dict(cfg),
+                "dim": dim,
+                "step": step,
+                "networks": {n: m.state_dict() for n, m in model.networks.items()},
+                "optimizers": {n: o.state_dict() for n, o in opts.items()},
+                "ema": ema.shadow if ema is not None else {},
+                "extra": model.extra_state(),
+                "rng": rng.get_state(),
+                "train_seconds": train_seconds,
+                "timed_steps": timed_steps,
+            },
+        )
+
+    steps = cfg.train.steps
+    end = steps if stop_after is None else min(steps, start + stop_after)
+    last: dict[str, float] = {}
+    log = open(run_dir / "log.jsonl", "a") if rank == 0 else None
+    try:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=steps,
+            initial=start,
+            desc=f"train {cfg.model.name}",
+            disable=not cfg.train.progress or rank != 0,
+            mininterval=1.0,
+        )
+        for step in range(start, end):
+            t0 = time.perf_counter()
+            out = model.train_step(ctx, opts)
+            train_seconds += time.perf_counter() - t0
+            timed_steps += 1
+            _finite_or_raise(out, step + 1, ckpt_path)
+            if ema is not None:
+                ema.update(model)
+            done = step + 1
+            bar.update(1)
+            if done % cfg.train.log_every == 0 or done == steps:
+                last = {k: float(v) for k, v in out.items() if v.numel() == 1}
+                bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()}, refresh=False)
+                if log is not None:
+                    rec = {"step": done, **last, "seconds_per_step": train_seconds / timed_steps}
+                    log.write(json.dumps(rec) + "\n")
+                    log.flush()
+            if done % cfg.train.checkpoint_every == 0 or done == steps or done == end:
+                checkpoint(done)
+            if rank == 0 and cfg.train.eval_every and done % cfg.train.eval_every == 0:
+                from .figures import run_figures
+
+                run_figures(model, cfg, run_dir, done, ema=ema)
+        bar.close()
+    finally:
+        if log is not None:
+            log.close()
+    sps = train_seconds / max(timed_steps, 1)
+    if rank == 0 and end == steps:
+        from .figures import run_figures
+
+        run_figures(model, cfg, run_dir, steps, ema=ema, animation=cfg.eval.animation)
+        (run_dir / "train_summary.json").write_text(
+            json.dumps(
+                {
+                    "steps": steps,
+                    "train_seconds_per_step": sps,
+                    "threads": cfg.train.threads,
+                    "world_size": world,
+                },
+                indent=2,
+            )
+        )
+    return TrainResult(run_dir, end, sps, last)
+
+
+def _write_run_files(run_dir: Path, cfg: RunConfig, device, world: int, resume: bool):
+    import yaml
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "figures").mkdir(exist_ok=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    meta = _meta(cfg, device, world)
+    name = "meta.json" if not resume else f"meta.resume-{int(time.time())}.json"
+    (run_dir / name).write_text(json.dumps(meta, indent=2))
+
+
+def load_run(run_dir: str | Path, device: str | torch.device = "cpu", *, use_ema: bool = True):
+    """(config, model, checkpoint payload) of a trained run, networks loaded, in eval mode."""
+    from .checkpoint import find_checkpoint
+
+    path = find_checkpoint(run_dir, what="RUN_DIR")
+    payload = load_checkpoint(path)
+    try:
+        cfg = config_from_dict(payload["config"])
+    except (KeyError, ConfigError) as e:
+        raise CheckpointError(f"{path}: its config is invalid: {e}") from None
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg, int(payload["dim"]))
+    for n, sd in payload["networks"].items():
+        model.networks[n].load_state_dict(sd)
+    if use_ema and payload.get("ema"):
+        for n, sd in payload["ema"].items():
+            model.networks[n].load_state_dict(sd)
+    for m in model.networks.values():
+        m.eval()
+    return cfg, model.to(torch.device(device)), payload

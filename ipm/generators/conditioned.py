@@ -1,0 +1,63 @@
+"""Networks conditioned on a time or noise level, for the image-free (2-D) models."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from .._checks import check_positive, check_positive_int
+from .mlp import MLP
+
+__all__ = ["FourierEmbedding", "TimeConditionedMLP"]
+
+
+class FourierEmbedding(nn.Module):
+    """Random Fourier features of a scalar t: [sin(2π t b), cos(2π t b)], b ~ N(0, scale²).
+
+    The frequencies are a fixed buffer (saved in checkpoints), as in NCSN++ / the paper's
+    Discriminator Flow (size 128, scale 16).
+    """
+
+    def __init__(self, size: int = 128, scale: float = 16.0):
+        super().__init__()
+        size = check_positive_int(size, "size")
+        if size % 2:
+            raise ValueError(f"size: expected an even number of features, got {size}")
+        check_positive(scale, "scale")
+        self.register_buffer("freqs", torch.randn(size // 2) * scale)
+
+    def forward(self, t: Tensor) -> Tensor:
+        a = (2 * math.pi) * t.reshape(-1, 1).to(self.freqs.dtype) * self.freqs
+        return torch.cat([a.sin(), a.cos()], dim=1)
+
+
+class TimeConditionedMLP(nn.Module):
+    """f(x, t) = MLP([x, FourierEmbedding(t)]); t is a scalar or one value per sample."""
+
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        *,
+        width: int = 512,
+        depth: int = 4,
+        activation_name: str = "leaky_relu",
+        embedding: int = 128,
+        scale: float = 16.0,
+    ):
+        super().__init__()
+        self.embed = FourierEmbedding(embedding, scale)
+        self.mlp = MLP(in_dim + embedding, out_dim, width, depth, activation_name)
+        self.in_dim = in_dim
+
+    def forward(self, x: Tensor, t: Tensor | float) -> Tensor:
+        if x.ndim != 2 or x.shape[1] != self.in_dim:
+            raise ValueError(f"x: expected shape (N, {self.in_dim}), got {tuple(x.shape)}")
+        t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
+        if t.ndim == 0:
+            t = t.expand(x.shape[0])
+        if t.shape != (x.shape[0],):
+            raise ValueError(f"t: expected a scalar or shape ({x.shape[0]},), got {tuple(t.shape)}")
+        return self.mlp(torch.cat([x, self.embed(t).to(x.dtype)], dim=1))

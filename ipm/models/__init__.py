@@ -1,0 +1,47 @@
+"""The paper's models as compositions of a flow and an optional generator (Table 1).
+
+======================  ===========================================  ==================
+model                   flow (h_ρ)                                   generator
+======================  ===========================================  ==================
+:class:`EDM`            EDM ODE (8) / SDE (7) of a learned score     none
+:class:`GAN`            discriminator flow −∇(c∘f) (20)               MLP (Int-PM)
+:class:`ScoreGAN`       score difference (19, 26)                    MLP (Int-PM)
+:class:`DiscriminatorFlowModel`  time-conditioned discriminator flow (20)  none
+======================  ===========================================  ==================
+"""
+
+from __future__ import annotations
+
+from ..config import RunConfig
+from .base import GenerativeModel, SampleOutput, StepContext
+from .discr_flow import DiscriminatorFlowModel
+from .edm import EDM, EDMDenoiser, edm_loss
+from .gan import GAN, gradient_penalty
+from .score_gan import ScoreGAN, load_edm
+
+__all__ = [
+    "EDM",
+    "GAN",
+    "DiscriminatorFlowModel",
+    "EDMDenoiser",
+    "GenerativeModel",
+    "SampleOutput",
+    "ScoreGAN",
+    "StepContext",
+    "build_model",
+    "edm_loss",
+    "gradient_penalty",
+    "load_edm",
+]
+
+MODELS: dict[str, type[GenerativeModel]] = {
+    "edm": EDM,
+    "gan": GAN,
+    "score_gan": ScoreGAN,
+    "discr_flow": DiscriminatorFlowModel,
+}
+
+
+def build_model(cfg: RunConfig, dim: int) -> GenerativeModel:
+    """The model of ``cfg.model`` for data of dimension ``dim`` (networks on the CPU)."""
+    return MODELS[cfg.model.name](cfg.model, dim, cfg.train.batch_size)

@@ -1,0 +1,139 @@
+"""What a trainable model gives the engine (:mod:`ipm.engine`), and the randomness it draws.
+
+A model is a composition of the core pieces: a flow (:mod:`ipm.flows`) times an optional
+generator (:mod:`ipm.generators`). It owns its networks and says which optimiser trains which
+(:meth:`GenerativeModel.optimizer_specs`); the engine owns the optimisers, EMA, logging and
+checkpoints, and calls :meth:`GenerativeModel.train_step` once per step.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from ..config import MLPConfig, OptimConfig
+
+__all__ = ["GenerativeModel", "SampleOutput", "StepContext", "init_network"]
+
+
+def init_network(module: nn.Module, cfg: MLPConfig) -> nn.Module:
+    """Apply the config's initialisation: PyTorch's default, or W ~ N(0, gain²) with zero bias."""
+    if cfg.init == "normal":
+        with torch.no_grad():
+            for m in module.modules():
+                if isinstance(m, nn.Linear):
+                    m.weight.normal_(0.0, cfg.init_gain)
+                    if m.bias is not None:
+                        m.bias.zero_()
+    return module
+
+
+@dataclass
+class StepContext:
+    """The randomness of one training step, shared-seed across processes.
+
+    Every draw is made for the *global* batch from one CPU generator (identical on all ranks)
+    and each rank keeps its slice, so ``world`` processes with global batch B see exactly the
+    numbers one process with batch B sees (distributed training equals single-process
+    training up to the order of floating-point reductions).
+    """
+
+    rng: torch.Generator
+    data: Callable[[int, torch.Generator], Tensor]
+    device: torch.device
+    dtype: torch.dtype = torch.float32
+    rank: int = 0
+    world: int = 1
+
+    def local(self, x: Tensor) -> Tensor:
+        n = x.shape[0]
+        if n % self.world:
+            raise ValueError(f"batch: {n} rows do not split over {self.world} processes")
+        k = n // self.world
+        return x[self.rank * k : (self.rank + 1) * k].to(self.device)
+
+    def data_batch(self, n: int) -> Tensor:
+        return self.local(self.data(n, self.rng).to(self.dtype))
+
+    def randn(self, n: int, *shape: int) -> Tensor:
+        return self.local(torch.randn(n, *shape, generator=self.rng, dtype=self.dtype))
+
+    def rand(self, n: int, *shape: int) -> Tensor:
+        return self.local(torch.rand(n, *shape, generator=self.rng, dtype=self.dtype))
+
+    def randint(self, high: int, n: int) -> Tensor:
+        return self.local(torch.randint(high, (n,), generator=self.rng))
+
+
+@dataclass(frozen=True)
+class SampleOutput:
+    """Samples (N, D), the network evaluations spent, and the trajectory (T, N, D) if recorded."""
+
+    x: Tensor
+    nfe: int
+    trajectory: Tensor | None = None
+
+
+class GenerativeModel(ABC):
+    """Base of the paper's models (EDM, GAN, Score GAN, Discriminator Flow)."""
+
+    #: config ``model.name``
+    name: ClassVar[str]
+    #: which flow and which generator (or none) the model is made of (Table 1)
+    composition: ClassVar[str]
+    #: networks used for sampling (the engine keeps their EMA when enabled)
+    sampling_networks: ClassVar[tuple[str, ...]] = ()
+    #: whether samples come from a particle flow (an animation of generation is drawn)
+    is_particle_model: ClassVar[bool] = False
+
+    def __init__(self):
+        self.networks: dict[str, nn.Module] = {}
+        self.wrapped: dict[str, nn.Module] = {}  # DistributedDataParallel wrappers, if any
+
+    def net(self, name: str) -> nn.Module:
+        """The module whose backward pass trains ``name`` (its DDP wrapper when distributed)."""
+        return self.wrapped.get(name, self.networks[name])
+
+    @abstractmethod
+    def optimizer_specs(self) -> dict[str, tuple[list[nn.Parameter], OptimConfig]]:
+        """Optimiser name → (parameters, Adam settings)."""
+
+    @abstractmethod
+    def train_step(self, ctx: StepContext, opt: dict[str, torch.optim.Optimizer]) -> dict:
+        """One training step; returns named tensors (losses, particles) the engine checks."""
+
+    @abstractmethod
+    def sample(
+        self,
+        n: int,
+        *,
+        generator: torch.Generator | None = None,
+        nfe: int | None = None,
+        record: bool = False,
+    ) -> SampleOutput:
+        """n samples; ``nfe`` asks a particle model for a coarser (or finer) grid."""
+
+    def field(self, x: Tensor) -> Tensor | None:
+        """The vector field acting on samples x at the end of generation (for figures)."""
+        return None
+
+    def generator_loss(self, x: Tensor) -> Tensor | None:
+        """Pointwise generator loss (c∘f)(x) of discriminator models (figure background)."""
+        return None
+
+    def extra_state(self) -> dict[str, Tensor]:
+        """Model state outside its networks that a resumed run needs (e.g. cached trajectories)."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Tensor]) -> None:
+        return None
+
+    def to(self, device: torch.device) -> GenerativeModel:
+        for m in self.networks.values():
+            m.to(device)
+        return self

@@ -1,0 +1,107 @@
+"""GANs as interacting particle models (Findings 5–6).
+
+Composition: flow = :class:`~ipm.flows.DiscriminatorFlow`, the field −∇(c∘f) of the trained
+discriminator (Eq. 16, 20) × an MLP generator trained as an Int-PM on it (the surrogate loss of
+Eq. 25, whose gradient is that of the generator loss E_z[c∘f(g(z))]).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .. import InteractingParticleModel
+from ..config import GANConfig
+from ..flows import DiscriminatorFlow, GANLoss, discriminator_objective
+from ..generators import MLP
+from .base import GenerativeModel, SampleOutput, StepContext, init_network
+
+__all__ = ["GAN", "gradient_penalty"]
+
+
+def gradient_penalty(f, x: Tensor) -> Tensor:
+    """R(f) = E[(‖∇f(x)‖ − 1)²] at the points x (Gulrajani et al. 2017)."""
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)
+    return ((g.norm(dim=1) - 1) ** 2).mean()
+
+
+def penalty_points(on: str, real: Tensor, fake: Tensor, u: Tensor) -> Tensor:
+    """Where the penalty is taken: random interpolates (u ~ U[0, 1] per sample), real or fake."""
+    if on == "real":
+        return real
+    if on == "fake":
+        return fake
+    return u[:, None] * real + (1 - u[:, None]) * fake
+
+
+class GAN(GenerativeModel):
+    name = "gan"
+    composition = "discriminator flow −∇(c∘f) (20) × MLP generator (Int-PM, Eq. 25)"
+    sampling_networks = ("generator",)
+
+    def __init__(self, cfg: GANConfig, dim: int, batch_size: int = 128):
+        super().__init__()
+        self.cfg, self.dim, self.batch_size = cfg, dim, batch_size
+        g, d = cfg.generator, cfg.discriminator
+        self.networks["generator"] = init_network(
+            MLP(cfg.latent_dim, dim, g.width, g.depth, g.activation), g
+        )
+        self.networks["discriminator"] = init_network(
+            MLP(dim, 1, d.width, d.depth, d.activation), d
+        )
+        self.loss = GANLoss(cfg.loss)
+
+    def optimizer_specs(self):
+        c = self.cfg
+        return {
+            "generator": (list(self.networks["generator"].parameters()), c.g_optim),
+            "discriminator": (list(self.networks["discriminator"].parameters()), c.d_optim),
+        }
+
+    def flow(self) -> DiscriminatorFlow:
+        d = self.networks["discriminator"]
+        return DiscriminatorFlow(lambda x: d(x)[:, 0], self.loss)
+
+    def discriminator_step(self, ctx: StepContext, opt, fake: Tensor) -> Tensor:
+        """One ascent step on E_ρ[a∘f] − E_p[b∘f] − λ R(f) (Eq. 15)."""
+        b = self.batch_size
+        real = ctx.data_batch(b)
+        u = ctx.rand(b)
+        d = self.net("discriminator")
+        obj = discriminator_objective(self.loss, d(fake)[:, 0], d(real)[:, 0])
+        loss = -obj
+        if self.cfg.gp_weight > 0:
+            pts = penalty_points(self.cfg.gp_on, real, fake, u)
+            loss = loss + self.cfg.gp_weight * gradient_penalty(lambda x: d(x)[:, 0], pts)
+        opt["discriminator"].zero_grad(set_to_none=True)
+        loss.backward()
+        opt["discriminator"].step()
+        return loss.detach()
+
+    def train_step(self, ctx: StepContext, opt) -> dict:
+        b = self.batch_size
+        gen = self.net("generator")
+        for _ in range(self.cfg.d_steps):
+            with torch.no_grad():
+                fake = gen(ctx.randn(b, self.cfg.latent_dim))
+            d_loss = self.discriminator_step(ctx, opt, fake)
+        intpm = InteractingParticleModel(self.flow(), gen, opt["generator"])
+        step = intpm.step(ctx.randn(b, self.cfg.latent_dim))
+        with torch.no_grad():
+            g_loss = self.loss.fns.c(self.networks["discriminator"](step.x)[:, 0]).mean()
+        return {"d_loss": d_loss, "g_loss": g_loss, "particles": step.x}
+
+    @torch.no_grad()
+    def sample(self, n, *, generator=None, nfe=None, record=False) -> SampleOutput:
+        g = self.networks["generator"]
+        dev = next(g.parameters()).device
+        z = torch.randn(n, self.cfg.latent_dim, generator=generator).to(dev)
+        return SampleOutput(g(z), 1, None)
+
+    def field(self, x: Tensor) -> Tensor:
+        return self.flow().field(x)
+
+    def generator_loss(self, x: Tensor) -> Tensor:
+        with torch.no_grad():
+            return self.loss.fns.c(self.networks["discriminator"](x)[:, 0])

@@ -1,0 +1,150 @@
+"""Score GAN (§4.1, Algorithm 1, Eq. 19, 26–28).
+
+Composition: flow = the score difference h = μ_p log[p ⋆ k_σ] − μ_ρ log[ρ_t ⋆ k_σ] (Eq. 26;
+:class:`~ipm.flows.ScoreDifference`) with σ ~ p_σ (Eq. 28), the data score from a trained EDM
+(loaded from its checkpoint) and ∇log(ρ_t ⋆ k_σ) from a denoiser trained on generated samples
+(K denoising-score-matching steps per generator step, Eq. 23–24) × an MLP generator trained as
+an Int-PM by the practical update of Eq. 27.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from .. import InteractingParticleModel
+from ..config import ScoreGANConfig
+from ..flows import CallableScore, Flow, ScoreDifference
+from ..generators import MLP
+from ..solvers import edm_sigma_from_uniform
+from .base import GenerativeModel, SampleOutput, StepContext, init_network
+from .edm import EDM, EDMDenoiser, edm_loss
+
+__all__ = ["ScoreGAN", "load_edm"]
+
+
+def load_edm(path: str | Path, device: torch.device | str = "cpu") -> EDM:
+    """A trained EDM from a run directory (its last checkpoint) or a checkpoint file."""
+    from ..config import config_from_dict
+    from ..engine.checkpoint import find_checkpoint, load_checkpoint
+
+    ckpt = find_checkpoint(path, what="model.edm_checkpoint (the Score GAN's data score)")
+    payload = load_checkpoint(ckpt)
+    cfg = config_from_dict(payload["config"])
+    if cfg.model.name != "edm":
+        raise ValueError(
+            f"model.edm_checkpoint: {ckpt} is a {cfg.model.name!r} run, expected an 'edm' run"
+        )
+    edm = EDM(cfg.model, int(payload["dim"]))
+    nets = payload.get("ema") or payload["networks"]
+    edm.denoiser.load_state_dict(nets["denoiser"])
+    edm.denoiser.requires_grad_(False).eval()
+    return edm.to(torch.device(device))
+
+
+class ScoreGAN(GenerativeModel):
+    name = "score_gan"
+    composition = "score difference (19/26) of EDM data score and learned generated score × MLP generator (Int-PM, Eq. 27)"
+    sampling_networks = ("generator",)
+
+    def __init__(
+        self, cfg: ScoreGANConfig, dim: int, batch_size: int = 128, data_score: EDM | None = None
+    ):
+        super().__init__()
+        self.cfg, self.dim, self.batch_size = cfg, dim, batch_size
+        self.data_edm = data_score if data_score is not None else load_edm(cfg.edm_checkpoint)
+        if self.data_edm.dim != dim:
+            raise ValueError(
+                f"model.edm_checkpoint: the EDM models D={self.data_edm.dim}, the data has D={dim}"
+            )
+        g, s = cfg.generator, cfg.score_net
+        self.networks["generator"] = init_network(
+            MLP(cfg.latent_dim, dim, g.width, g.depth, g.activation), g
+        )
+        self.networks["gen_score"] = EDMDenoiser(
+            dim,
+            cfg.sigma_data,
+            width=s.width,
+            depth=s.depth,
+            activation=s.activation,
+            embedding=cfg.embedding_dim,
+        )
+
+    def to(self, device):
+        super().to(device)
+        self.data_edm.to(device)
+        return self
+
+    def optimizer_specs(self):
+        c = self.cfg
+        return {
+            "generator": (list(self.networks["generator"].parameters()), c.g_optim),
+            "gen_score": (list(self.networks["gen_score"].parameters()), c.score_optim),
+        }
+
+    def draw_sigma(self, ctx: StepContext, n: int) -> Tensor:
+        """σ = (σ_max^{1/ρ} + u(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ, u ~ U[0, 1] (Eq. 28)."""
+        c = self.cfg
+        return edm_sigma_from_uniform(ctx.rand(n), c.sigma_min, c.sigma_max, c.rho)
+
+    def flow(self) -> ScoreDifference:
+        """The score-difference flow of Eq. 26 with the two learned scores (σ read from t)."""
+        data = CallableScore(self.data_edm.denoiser.score, self.dim)
+        model = CallableScore(lambda x, s, p=None: self.networks["gen_score"].score(x, s), self.dim)
+        return ScoreDifference(data, model, mu_p=self.cfg.mu_p, mu_rho=self.cfg.mu_rho)
+
+    def train_step(self, ctx: StepContext, opt) -> dict:
+        b, c = self.batch_size, self.cfg
+        gen, sc = self.net("generator"), self.net("gen_score")
+        # K denoising-score-matching steps on generated samples (Eq. 23, Algorithm 1)
+        for _ in range(c.score_steps):
+            with torch.no_grad():
+                x = gen(ctx.randn(b, c.latent_dim))
+            sigma, noise = self.draw_sigma(ctx, b), ctx.randn(b, self.dim)
+            s_loss = edm_loss(sc, x, sigma, noise, c.sigma_data)
+            opt["gen_score"].zero_grad(set_to_none=True)
+            s_loss.backward()
+            opt["gen_score"].step()
+        # generator: Eq. 27, θ ← θ + η ∇θ[σ g(z)ᵀ sg(μ_p s^p(x̃, σ) − μ_ρ s^ρ(x̃, σ))], x̃ = g(z) + σε
+        z = ctx.randn(b, c.latent_dim)
+        sigma, eps = self.draw_sigma(ctx, b), ctx.randn(b, self.dim)
+        with torch.no_grad():
+            x = self.networks["generator"](z)
+            x_t = x + sigma[:, None] * eps
+            v = sigma[:, None] * self.score_difference(x_t, sigma)
+        intpm = InteractingParticleModel(_FixedField(v), gen, opt["generator"])
+        step = intpm.step(z)
+        return {
+            "score_loss": s_loss.detach(),
+            "g_loss": torch.tensor(step.loss),
+            "particles": step.x,
+        }
+
+    def score_difference(self, x: Tensor, sigma: Tensor) -> Tensor:
+        """μ_p s^p(x, σ) − μ_ρ s^ρ(x, σ) with one σ per sample (Eq. 26)."""
+        sp = self.data_edm.denoiser.score(x, sigma)
+        sr = self.networks["gen_score"].score(x, sigma)
+        return self.cfg.mu_p * sp - self.cfg.mu_rho * sr
+
+    @torch.no_grad()
+    def sample(self, n, *, generator=None, nfe=None, record=False) -> SampleOutput:
+        g = self.networks["generator"]
+        dev = next(g.parameters()).device
+        z = torch.randn(n, self.cfg.latent_dim, generator=generator).to(dev)
+        return SampleOutput(g(z), 1, None)
+
+    def field(self, x: Tensor) -> Tensor:
+        with torch.no_grad():
+            return self.flow().field(x, self.cfg.sigma_min)
+
+
+class _FixedField(Flow):
+    """A precomputed field v (one row per generated sample): the Int-PM target of Eq. 27."""
+
+    def __init__(self, v: Tensor):
+        self.v = v
+
+    def _field(self, x, t, particles):
+        return self.v
