@@ -28,7 +28,7 @@ def test_readme_examples_reach_their_targets(capsys):
 
 @pytest.mark.slow
 def test_demo_writes_figure(tmp_path):
-    from ipm.__main__ import main
+    from ipm.cli import main
 
     assert main(["demo", "--out", str(tmp_path), "--steps", "300"]) == 0
     assert (tmp_path / "demo.png").stat().st_size > 10_000
