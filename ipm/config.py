@@ -62,6 +62,14 @@ def _non_negative(obj, *names: str) -> None:
         _require(v >= 0, n, f"expected a value >= 0, got {v!r}")
 
 
+def _sigma_range(obj) -> None:
+    _require(
+        obj.sigma_min < obj.sigma_max,
+        "sigma_min",
+        f"expected < sigma_max = {obj.sigma_max}, got {obj.sigma_min}",
+    )
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """The 2-D data set: ``n_modes`` Gaussians (std ``std``) on a circle of radius ``radius``."""
@@ -160,11 +168,7 @@ class EDMConfig:
     def __post_init__(self):
         _positive(self, "sigma_min", "sigma_max", "sigma_data", "rho", "p_std")
         _positive(self, "sampler_steps", "embedding_dim")
-        _require(
-            self.sigma_min < self.sigma_max,
-            "sigma_min",
-            f"expected < sigma_max = {self.sigma_max}, got {self.sigma_min}",
-        )
+        _sigma_range(self)
 
 
 @dataclass(frozen=True)
@@ -212,11 +216,7 @@ class ScoreGANConfig:
         _positive(self, "latent_dim", "embedding_dim")
         _non_negative(self, "mu_p", "mu_rho")
         _require(bool(self.edm_checkpoint), "edm_checkpoint", "expected a path, got ''")
-        _require(
-            self.sigma_min < self.sigma_max,
-            "sigma_min",
-            f"expected < sigma_max = {self.sigma_max}, got {self.sigma_min}",
-        )
+        _sigma_range(self)
 
 
 @dataclass(frozen=True)

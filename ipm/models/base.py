@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from ..config import MLPConfig, OptimConfig
 
-__all__ = ["GenerativeModel", "SampleOutput", "StepContext", "init_network"]
+__all__ = ["GenerativeModel", "SampleOutput", "StepContext", "init_network", "sample_generator"]
 
 
 def init_network(module: nn.Module, cfg: MLPConfig) -> nn.Module:
@@ -77,6 +77,14 @@ class SampleOutput:
     x: Tensor
     nfe: int
     trajectory: Tensor | None = None
+
+
+@torch.no_grad()
+def sample_generator(gen: nn.Module, latent_dim: int, n: int, generator=None) -> SampleOutput:
+    """g(z), z ~ N(0, I) drawn on the CPU generator (one network evaluation)."""
+    dev = next(gen.parameters()).device
+    z = torch.randn(n, latent_dim, generator=generator).to(dev)
+    return SampleOutput(gen(z), 1, None)
 
 
 class GenerativeModel(ABC):

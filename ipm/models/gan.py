@@ -14,7 +14,7 @@ from .. import InteractingParticleModel
 from ..config import GANConfig
 from ..flows import DiscriminatorFlow, GANLoss, discriminator_objective
 from ..generators import MLP
-from .base import GenerativeModel, SampleOutput, StepContext, init_network
+from .base import GenerativeModel, SampleOutput, StepContext, init_network, sample_generator
 
 __all__ = ["GAN", "gradient_penalty"]
 
@@ -92,12 +92,8 @@ class GAN(GenerativeModel):
             g_loss = self.loss.fns.c(self.networks["discriminator"](step.x)[:, 0]).mean()
         return {"d_loss": d_loss, "g_loss": g_loss, "particles": step.x}
 
-    @torch.no_grad()
     def sample(self, n, *, generator=None, nfe=None, record=False) -> SampleOutput:
-        g = self.networks["generator"]
-        dev = next(g.parameters()).device
-        z = torch.randn(n, self.cfg.latent_dim, generator=generator).to(dev)
-        return SampleOutput(g(z), 1, None)
+        return sample_generator(self.networks["generator"], self.cfg.latent_dim, n, generator)
 
     def field(self, x: Tensor) -> Tensor:
         return self.flow().field(x)

@@ -19,7 +19,7 @@ from ..config import ScoreGANConfig
 from ..flows import CallableScore, Flow, ScoreDifference
 from ..generators import MLP
 from ..solvers import edm_sigma_from_uniform
-from .base import GenerativeModel, SampleOutput, StepContext, init_network
+from .base import GenerativeModel, SampleOutput, StepContext, init_network, sample_generator
 from .edm import EDM, EDMDenoiser, edm_loss
 
 __all__ = ["ScoreGAN", "load_edm"]
@@ -128,12 +128,8 @@ class ScoreGAN(GenerativeModel):
         sr = self.networks["gen_score"].score(x, sigma)
         return self.cfg.mu_p * sp - self.cfg.mu_rho * sr
 
-    @torch.no_grad()
     def sample(self, n, *, generator=None, nfe=None, record=False) -> SampleOutput:
-        g = self.networks["generator"]
-        dev = next(g.parameters()).device
-        z = torch.randn(n, self.cfg.latent_dim, generator=generator).to(dev)
-        return SampleOutput(g(z), 1, None)
+        return sample_generator(self.networks["generator"], self.cfg.latent_dim, n, generator)
 
     def field(self, x: Tensor) -> Tensor:
         with torch.no_grad():
