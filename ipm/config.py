@@ -121,6 +121,7 @@ class TrainConfig:
     batch_size: int = 128
     log_every: int = 100
     checkpoint_every: int = 500
+    keep_every: int = 0  # also keep checkpoints/step_XXXXXXX.pt every this many steps (0: never)
     eval_every: int = 0  # 0: evaluate (figure) only at the end
     ema: float = 0.0  # EMA decay of the sampling networks; 0 disables
     threads: int = 1
@@ -129,7 +130,7 @@ class TrainConfig:
 
     def __post_init__(self):
         _positive(self, "steps", "batch_size", "log_every", "checkpoint_every", "threads")
-        _non_negative(self, "eval_every")
+        _non_negative(self, "eval_every", "keep_every")
         _require(0 <= self.ema < 1, "ema", f"expected a decay in [0, 1), got {self.ema}")
 
 
@@ -227,6 +228,9 @@ class DiscrFlowConfig:
     trains at one random step per sample. ``schedule="multi_time"`` trains at
     ``times_per_trajectory`` random steps of each simulated trajectory (one discriminator
     update per chosen time), so the simulation cost is shared by that many updates.
+    ``schedule="persistent"`` keeps B particles at staggered steps of the flow and advances each
+    by one Euler step per update (restarting from noise at t = 1): one field evaluation per
+    update instead of a trajectory, with trajectories made by the last N discriminators.
     """
 
     name: Literal["discr_flow"] = "discr_flow"
@@ -238,7 +242,7 @@ class DiscrFlowConfig:
     time_embedding: int = 128
     time_scale: float = 16.0
     optim: OptimConfig = field(default_factory=OptimConfig)
-    schedule: Literal["paper", "multi_time"] = "paper"
+    schedule: Literal["paper", "multi_time", "persistent"] = "paper"
     times_per_trajectory: int = 1
     sample_stop: int = 0  # stop sampling after this many steps (0: the full N)
 

@@ -101,6 +101,17 @@ def test_score_gan_generator_update_is_eq_27(tmp_path):
     assert err < 1e-12
 
 
+def test_gan_logged_generator_loss_is_the_pointwise_loss_of_the_batch():
+    """g_loss comes from the field's own forward pass: E[c∘f(g(z))] of the generated batch."""
+    _, m = _build("gan")
+    for net in m.networks.values():
+        net.double()
+    out = m.train_step(_ctx(), _sgd(m))
+    with torch.no_grad():
+        want = m.loss.fns.c(m.networks["discriminator"](out["particles"])[:, 0]).mean()
+    assert torch.allclose(out["g_loss"], want, atol=1e-12)
+
+
 def test_discriminator_flow_training_trajectory_is_the_euler_flow():
     cfg, m = _build("discr_flow")
     d = m.networks["discriminator"].double()
@@ -117,30 +128,65 @@ def test_discriminator_flow_training_trajectory_is_the_euler_flow():
     assert traj.shape == (n, 10, 2)
 
 
-def test_multi_time_schedule_simulates_once_per_k_updates(monkeypatch):
-    cfg, m = _build("discr_flow", schedule="multi_time", times_per_trajectory=4)
-    calls = {"n": 0}
-    orig = DiscriminatorFlowModel.simulate
+def test_truncated_simulation_is_the_paper_trajectory_at_each_particles_time():
+    """simulate_to stops particle j after stop_j steps: x_{stop_j/N} of the full trajectory."""
+    cfg, m = _build("discr_flow")
+    m.networks["discriminator"].double()
+    x0 = torch.randn(40, 2, dtype=DT)
+    traj = m.simulate(x0)
+    stop = torch.randint(cfg.model.flow_steps, (40,), generator=torch.Generator().manual_seed(1))
+    got = m.simulate_to(x0, stop)
+    assert torch.allclose(got, traj[stop, torch.arange(40)], atol=1e-12)
+    assert not torch.allclose(got, traj[-1, :])  # the times differ, so do the positions
 
-    def counting(self, x0):
-        calls["n"] += 1
-        return orig(self, x0)
 
-    monkeypatch.setattr(DiscriminatorFlowModel, "simulate", counting)
-    for net in m.networks.values():
-        net.double()
+def test_persistent_schedule_advances_each_particle_one_euler_step():
+    cfg, m = _build("discr_flow", schedule="persistent")
+    d = m.networks["discriminator"].double()
     opt = _sgd(m)
     ctx = _ctx()
-    for _ in range(12):
-        m.train_step(ctx, opt)
-    assert calls["n"] == 3
-    _, paper = _build("discr_flow")
-    for net in paper.networks.values():
-        net.double()
-    calls["n"] = 0
-    for _ in range(5):
-        paper.train_step(ctx, _sgd(paper))
-    assert calls["n"] == 5
+    n, eta = cfg.model.flow_steps, cfg.model.eta
+    m.train_step(ctx, opt)  # first step: particles at staggered steps 0 … N−1, then advanced
+    for _ in range(3):
+        x, i = m._traj.clone(), m._steps.clone()
+        m.train_step(ctx, opt)  # the update, then one Euler step with the updated discriminator
+        xg = x.requires_grad_(True)
+        c = m.loss.fns.c(d(xg, i.to(DT) / n)[:, 0]).sum()
+        (gr,) = torch.autograd.grad(c, xg)
+        moved = i + 1 < n
+        expect = x.detach() - (eta / n) * gr
+        assert torch.allclose(m._traj[moved], expect[moved], atol=1e-12)
+        assert torch.equal(m._steps[moved], i[moved] + 1)
+        assert (m._steps[~moved] == 0).all() and bool((~moved).any())
+    assert sorted(m._steps.tolist()) == sorted(((torch.arange(m.batch_size) + 4) % n).tolist())
+
+
+def test_schedules_simulate_once_per_update_per_k_updates_or_never(monkeypatch):
+    """paper: one (truncated) simulation per update; multi_time: one per k; persistent: only
+    the first (its particles then move one Euler step per update)."""
+    calls = {"full": 0, "trunc": 0}
+    full, trunc = DiscriminatorFlowModel.simulate, DiscriminatorFlowModel.simulate_to
+
+    def count_full(self, x0):
+        calls["full"] += 1
+        return full(self, x0)
+
+    def count_trunc(self, x0, stop):
+        calls["trunc"] += 1
+        return trunc(self, x0, stop)
+
+    monkeypatch.setattr(DiscriminatorFlowModel, "simulate", count_full)
+    monkeypatch.setattr(DiscriminatorFlowModel, "simulate_to", count_trunc)
+    expected = {"multi_time": (3, 0), "paper": (0, 12), "persistent": (0, 1)}
+    for schedule, want in expected.items():
+        _, m = _build("discr_flow", schedule=schedule, times_per_trajectory=4)
+        for net in m.networks.values():
+            net.double()
+        opt, ctx = _sgd(m), _ctx()
+        calls.update(full=0, trunc=0)
+        for _ in range(12):
+            m.train_step(ctx, opt)
+        assert (calls["full"], calls["trunc"]) == want, schedule
 
 
 def test_models_state_their_composition():

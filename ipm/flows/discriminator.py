@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .._checks import check_finite, check_particles
 from .base import Flow
 
 __all__ = ["DiscriminatorFlow", "GANLoss", "discriminator_objective"]
@@ -84,12 +85,19 @@ class DiscriminatorFlow(Flow):
         self.discriminator = discriminator
         self.time_conditioned = bool(time_conditioned)
 
-    def h(self, x: Tensor, t: float | None = None) -> Tensor:
-        """h(x) = −c(f(x)), shape (N,)."""
+    def h(self, x: Tensor, t: float | Tensor | None = None) -> Tensor:
+        """h(x) = −c(f(x)), shape (N,); ``t`` a scalar or one time per particle, shape (N,)."""
         if self.time_conditioned:
             if t is None:
                 raise ValueError("t: a time-conditioned discriminator needs t, got None")
-            tt = torch.full((x.shape[0],), float(t), dtype=x.dtype, device=x.device)
+            if isinstance(t, Tensor) and t.ndim == 1:
+                if t.shape != (x.shape[0],):
+                    raise ValueError(
+                        f"t: expected a scalar or shape ({x.shape[0]},), got {tuple(t.shape)}"
+                    )
+                tt = t.to(dtype=x.dtype, device=x.device)
+            else:
+                tt = torch.full((x.shape[0],), float(t), dtype=x.dtype, device=x.device)
             f = self.discriminator(x, tt)
         else:
             f = self.discriminator(x)
@@ -101,7 +109,17 @@ class DiscriminatorFlow(Flow):
         return -self.loss.fns.c(f[:, 0])
 
     def _field(self, x, t, particles):
+        return self._field_and_h(x, t)[0]
+
+    def _field_and_h(self, x: Tensor, t) -> tuple[Tensor, Tensor]:
         with torch.enable_grad():
             xg = x.detach().requires_grad_(True)
-            (g,) = torch.autograd.grad(self.h(xg, t).sum(), xg)
-        return g
+            h = self.h(xg, t)
+            (g,) = torch.autograd.grad(h.sum(), xg)
+        return g, h.detach()
+
+    def field_and_value(self, x, t=None, particles=None):
+        """(∇h(x), h(x)) from one forward pass: h = −c∘f is the pointwise generator loss."""
+        x = check_particles(x, "x", self.dim)
+        g, h = self._field_and_h(x, t)
+        return check_finite(g, "DiscriminatorFlow.field(x)"), h

@@ -43,8 +43,11 @@ class DiscriminatorFlowModel(GenerativeModel):
         )
         init_network(self.networks["discriminator"], n)
         self.loss = GANLoss(cfg.loss)
-        self._traj: Tensor | None = None  # cached trajectory (schedule "multi_time")
+        # "multi_time": the cached trajectory (N, B, D) and how many updates used it;
+        # "persistent": the particles (B, D) and their step indices (B,)
+        self._traj: Tensor | None = None
         self._age = 0
+        self._steps: Tensor | None = None
 
     def optimizer_specs(self):
         return {
@@ -68,20 +71,67 @@ class DiscriminatorFlowModel(GenerativeModel):
         res = self.particle_model(record=True).evolve(x0)
         return res.trajectory[:-1].detach()
 
+    def simulate_to(self, x0: Tensor, stop: Tensor) -> Tensor:
+        """x_{stop_j/N} of particle j's Euler flow from x0_j, without the steps nobody needs.
+
+        The flow does not couple particles, so particle j stops after ``stop_j`` steps: sorted by
+        stop, the particles still moving at step s are a prefix of the batch. This is the paper's
+        trajectory (Algorithm 3) at about half its arithmetic: Σ_j stop_j ≈ B·N/2 field rows
+        instead of B·N. Returns (B, D).
+        """
+        n = self.cfg.flow_steps
+        if stop.shape != (x0.shape[0],) or int(stop.min()) < 0 or int(stop.max()) >= n:
+            raise ValueError(f"stop: expected ({x0.shape[0]},) ints in [0, {n}), got {stop}")
+        grid = uniform_grid(0.0, 1.0, n).tolist()
+        flow = self.cfg.eta * self.flow()
+        order = torch.argsort(stop, descending=True, stable=True)
+        x = x0.detach()[order].clone()
+        # moving[s] = #{j : stop_j > s}, one host transfer for the whole loop
+        moving = torch.bincount(stop, minlength=n).flip(0).cumsum(0).flip(0)[1:].tolist()
+        for s, m in enumerate(moving):
+            if m == 0:
+                break
+            x[:m] = x[:m] + (grid[s + 1] - grid[s]) * flow.field(x[:m], grid[s])
+        out = torch.empty_like(x)
+        out[order] = x
+        return out
+
+    def _fake_batch(self, ctx: StepContext) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Fake particles, their step indices i (t = i/N), and the last trajectory's end."""
+        b, c, n = self.batch_size, self.cfg, self.cfg.flow_steps
+        if c.schedule == "paper":
+            x0, i = ctx.randn(b, self.dim), ctx.randint(n, b)
+            return self.simulate_to(x0, i), i, None
+        if c.schedule == "multi_time":
+            if self._traj is None or self._age >= c.times_per_trajectory:
+                self._traj, self._age = self.simulate(ctx.randn(b, self.dim)), 0
+            self._age += 1
+            i = ctx.randint(n, b)
+            return self._traj[i, torch.arange(i.shape[0], device=i.device)], i, self._traj[-1]
+        # persistent: B particles at staggered steps, each advanced one step per update
+        if self._traj is None:
+            i = ctx.local(torch.arange(b) % n)
+            self._traj, self._steps = self.simulate_to(ctx.randn(b, self.dim), i), i
+        return self._traj, self._steps, None
+
+    def _advance(self, ctx: StepContext) -> None:
+        """Persistent schedule: one Euler step of every particle with the updated discriminator;
+        particles that reach t = 1 restart from fresh noise at t = 0."""
+        n = self.cfg.flow_steps
+        noise = ctx.randn(self.batch_size, self.dim)  # drawn every step: a fixed RNG stream
+        t = self._steps.to(self._traj.dtype) / n
+        x = self._traj + (1.0 / n) * (self.cfg.eta * self.flow()).field(self._traj, t)
+        nxt = self._steps + 1
+        done = nxt >= n
+        self._traj = torch.where(done[:, None], noise, x.detach())
+        self._steps = torch.where(done, torch.zeros_like(nxt), nxt)
+
     def train_step(self, ctx: StepContext, opt) -> dict:
         b, c = self.batch_size, self.cfg
-        k = c.times_per_trajectory if c.schedule == "multi_time" else 1
-        x0 = ctx.randn(b, self.dim) if (self._traj is None or self._age >= k) else None
-        if x0 is not None:
-            self._traj, self._age = self.simulate(x0), 0
-        self._age += 1
-        traj = self._traj
-        n_steps = traj.shape[0]
-        i = ctx.randint(n_steps, b)
+        fake, i, end = self._fake_batch(ctx)
         real = ctx.data_batch(b)
         u = ctx.rand(b)
-        fake = traj[i, torch.arange(traj.shape[1], device=traj.device)]
-        t = i.to(fake.dtype) / n_steps
+        t = i.to(fake.dtype) / c.flow_steps
         d = self.net("discriminator")
         obj = discriminator_objective(self.loss, d(fake, t)[:, 0], d(real, t)[:, 0])
         loss = -obj
@@ -91,17 +141,24 @@ class DiscriminatorFlowModel(GenerativeModel):
         opt["discriminator"].zero_grad(set_to_none=True)
         loss.backward()
         opt["discriminator"].step()
-        return {"d_loss": loss.detach(), "particles": traj[-1]}
+        if c.schedule == "persistent":
+            self._advance(ctx)
+        return {"d_loss": loss.detach(), "particles": fake if end is None else end}
 
     def extra_state(self) -> dict[str, Tensor]:
         if self._traj is None:
             return {}
-        return {"traj": self._traj.cpu(), "age": torch.tensor(self._age)}
+        state = {"traj": self._traj.cpu(), "age": torch.tensor(self._age)}
+        if self._steps is not None:
+            state["steps"] = self._steps.cpu()
+        return state
 
     def load_extra_state(self, state: dict[str, Tensor]) -> None:
         if "traj" in state:
             dev = next(self.networks["discriminator"].parameters()).device
             self._traj, self._age = state["traj"].to(dev), int(state["age"])
+            if "steps" in state:
+                self._steps = state["steps"].to(dev)
 
     def sample(self, n, *, generator=None, nfe=None, record=False, stop=None) -> SampleOutput:
         stop = stop if stop is not None else (self.cfg.sample_stop or None)
