@@ -45,6 +45,13 @@ class Flow(ABC):
             )
         return check_finite(out, f"{type(self).__name__}.field(x)")
 
+    def field_and_value(
+        self, x: Tensor, t: float | None = None, particles: Tensor | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """(∇h(x), h(x)) where a flow gets h(x) from the same pass as its gradient (a
+        discriminator's), else (∇h(x), None)."""
+        return self.field(x, t, particles), None
+
     @abstractmethod
     def _field(self, x: Tensor, t: float | None, particles: Tensor) -> Tensor: ...
 

@@ -88,8 +88,7 @@ class GAN(GenerativeModel):
             d_loss = self.discriminator_step(ctx, opt, fake)
         intpm = InteractingParticleModel(self.flow(), gen, opt["generator"])
         step = intpm.step(ctx.randn(b, self.cfg.latent_dim))
-        with torch.no_grad():
-            g_loss = self.loss.fns.c(self.networks["discriminator"](step.x)[:, 0]).mean()
+        g_loss = -step.h.mean()  # E[c∘f(g(z))], from the field's own forward pass
         return {"d_loss": d_loss, "g_loss": g_loss, "particles": step.x}
 
     def sample(self, n, *, generator=None, nfe=None, record=False) -> SampleOutput:

@@ -23,11 +23,13 @@ class IntPMStep:
         loss: value of the surrogate loss −E_z[g_θ(z)ᵀ StopGradient(∇h)] (Eq. 25).
         x: (N, D) generated particles g_θ(z) before the step (detached).
         field: (N, D) the stop-gradient target ∇h_{ρ_t}(g_θ(z)) (noise included if any).
+        h: (N,) h_{ρ_t}(g_θ(z)) when the flow computes it alongside its field, else None.
     """
 
     loss: float
     x: Tensor
     field: Tensor
+    h: Tensor | None = None
 
 
 class InteractingParticleModel:
@@ -131,7 +133,7 @@ class InteractingParticleModel:
         check_finite(x, "generator output")
         with torch.no_grad():
             xd = x.detach()
-            v = self.flow.field(xd, t, particles=xd)
+            v, h = self.flow.field_and_value(xd, t, particles=xd)
             if self.noise > 0:
                 lr = float(self.optimizer.param_groups[0]["lr"])
                 xi = torch.randn(v.shape, dtype=v.dtype, device=v.device, generator=generator)
@@ -140,4 +142,4 @@ class InteractingParticleModel:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return IntPMStep(float(loss.detach()), xd, v)
+        return IntPMStep(float(loss.detach()), xd, v, h)
