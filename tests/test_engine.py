@@ -192,6 +192,28 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path):
     assert not _same(_params(tmp_path / "a"), _params(tmp_path / "c"))
 
 
+@pytest.mark.parametrize("schedule", ["persistent", "paper"])
+def test_in_process_resume_is_exact_and_snapshots_are_kept(tmp_path, schedule):
+    """Stop after 13 steps, resume to 30: the persistent particles, their steps and every
+    parameter equal an uninterrupted run's; ``keep_every`` leaves step-numbered snapshots."""
+    cfg_d = tiny("discr_flow", steps=30, schedule=schedule)
+    cfg_d["train"]["keep_every"] = 10
+    cfg = config_from_dict(cfg_d)
+    train(cfg, tmp_path / "a", stop_after=13)
+    assert load_checkpoint(tmp_path / "a/checkpoints/last.pt")["step"] == 13
+    train(cfg, tmp_path / "a", resume=True)
+    train(cfg, tmp_path / "b")
+    assert _same(_params(tmp_path / "a"), _params(tmp_path / "b"))
+    ea = load_checkpoint(tmp_path / "a/checkpoints/last.pt")["extra"]
+    eb = load_checkpoint(tmp_path / "b/checkpoints/last.pt")["extra"]
+    assert ea.keys() == eb.keys() and all(torch.equal(ea[k], eb[k]) for k in ea)
+    if schedule == "persistent":
+        assert {"traj", "steps"} <= ea.keys()
+    kept = sorted(p.name for p in (tmp_path / "b/checkpoints").glob("step_*.pt"))
+    assert kept == ["step_0000010.pt", "step_0000020.pt", "step_0000030.pt"]
+    assert load_checkpoint(tmp_path / "b/checkpoints/step_0000020.pt")["step"] == 20
+
+
 def test_nan_stops_training_naming_step_and_tensor(tmp_path, monkeypatch):
     from ipm.models.edm import EDM
 

@@ -7,6 +7,7 @@ A run directory holds::
     meta.json          git revision, package versions, command, threads, device
     log.jsonl          one JSON object per logged step
     checkpoints/last.pt  the last good checkpoint (atomic writes, verified reads)
+    checkpoints/step_XXXXXXX.pt  kept snapshots (``train.keep_every``), e.g. for learning curves
     figures/           particles with their field (and loss background), generation GIF
     train_summary.json seconds per step, steps done
 
@@ -247,21 +248,22 @@ def train(
     def checkpoint(step: int):
         if rank != 0:
             return
-        save_checkpoint(
-            ckpt_path,
-            {
-                "config": config_to_dict(cfg),
-                "dim": dim,
-                "step": step,
-                "networks": {n: m.state_dict() for n, m in model.networks.items()},
-                "optimizers": {n: o.state_dict() for n, o in opts.items()},
-                "ema": ema.shadow if ema is not None else {},
-                "extra": model.extra_state(),
-                "rng": rng.get_state(),
-                "train_seconds": train_seconds,
-                "timed_steps": timed_steps,
-            },
-        )
+        payload = {
+            "config": config_to_dict(cfg),
+            "dim": dim,
+            "step": step,
+            "networks": {n: m.state_dict() for n, m in model.networks.items()},
+            "optimizers": {n: o.state_dict() for n, o in opts.items()},
+            "ema": ema.shadow if ema is not None else {},
+            "extra": model.extra_state(),
+            "rng": rng.get_state(),
+            "train_seconds": train_seconds,
+            "timed_steps": timed_steps,
+        }
+        save_checkpoint(ckpt_path, payload)
+        keep = cfg.train.keep_every
+        if keep and step % keep == 0:
+            save_checkpoint(ckpt_path.parent / f"step_{step:07d}.pt", payload)
 
     steps = cfg.train.steps
     end = steps if stop_after is None else min(steps, start + stop_after)
@@ -294,7 +296,8 @@ def train(
                     rec = {"step": done, **last, "seconds_per_step": train_seconds / timed_steps}
                     log.write(json.dumps(rec) + "\n")
                     log.flush()
-            if done % cfg.train.checkpoint_every == 0 or done == steps or done == end:
+            keep = cfg.train.keep_every and done % cfg.train.keep_every == 0
+            if done % cfg.train.checkpoint_every == 0 or done in (steps, end) or keep:
                 checkpoint(done)
             if rank == 0 and cfg.train.eval_every and done % cfg.train.eval_every == 0:
                 from .figures import run_figures
