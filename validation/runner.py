@@ -42,13 +42,24 @@ def run_checks(names: list[str], quick: bool, seed: int) -> list[CheckResult]:
     return results
 
 
-def write_report(results: list[CheckResult], out: Path, command: str, seed: int, mode: str) -> None:
+def write_report(
+    results: list[CheckResult],
+    out: Path,
+    command: str,
+    seed: int,
+    mode: str,
+    report: Path | None = None,
+) -> Path:
+    """results.json and one PNG per check in ``out``; the report at ``report``
+    (default ``out/report.md``), its figure links relative to it. Returns the report's path."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
+    report = report or out / "report.md"
+    report.parent.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps([r.row() for r in results], indent=1))
     lines = [
         "# Validation report",
@@ -75,8 +86,10 @@ def write_report(results: list[CheckResult], out: Path, command: str, seed: int,
         if fig is not None:
             fig.savefig(out / f"{r.name}.png", dpi=90)
             plt.close(fig)
-            lines += ["", f"![{r.name}]({r.name}.png)"]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
+            rel = os.path.relpath(out / f"{r.name}.png", report.parent)
+            lines += ["", f"![{r.name}]({Path(rel).as_posix()})"]
+    report.write_text("\n".join(lines) + "\n")
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,7 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only", nargs="+", metavar="NAME", help=f"checks to run, of: {', '.join(CHECKS)}"
     )
-    ap.add_argument("--out", type=Path, default=Path("validation_out"))
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: validation_out; with --full, docs/validation/ and the "
+        "report docs/validation.md)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     names = args.only or list(CHECKS)
@@ -100,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(
             f"--only: unknown check {', '.join(map(repr, unknown))}; choose from {', '.join(CHECKS)}"
         )
+    report = None
+    if args.out is None:
+        args.out = Path("docs/validation") if args.full else Path("validation_out")
+        report = Path("docs/validation.md") if args.full else None
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         probe = args.out / ".write_test"
@@ -110,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     mode_name = "full" if args.full else "quick"
     results = run_checks(names, quick=not args.full, seed=args.seed)
     command = "python -m validation " + " ".join(argv if argv is not None else sys.argv[1:])
-    write_report(results, args.out, command.strip(), args.seed, mode_name)
+    path = write_report(results, args.out, command.strip(), args.seed, mode_name, report)
     n_fail = sum(not r.passed for r in results)
-    print(f"{len(results) - n_fail} passed, {n_fail} failed  (report: {args.out / 'report.md'})")
+    print(f"{len(results) - n_fail} passed, {n_fail} failed  (report: {path})")
     return 1 if n_fail else 0
