@@ -203,6 +203,9 @@ class ScoreGANConfig:
     rho: float = 3.0
     sigma_data: float = 0.5
     score_steps: int = 10  # K
+    # the generated-score loss: Eq. 23 unweighted, σ from Eq. 28 (as the official code), or
+    # with EDM's weight λ(σ)
+    score_loss: Literal["plain", "edm"] = "plain"
     mu_p: float = 1.0
     mu_rho: float = 1.0
     latent_dim: int = 128

@@ -61,6 +61,46 @@ def test_gan_intpm_step_equals_backprop_of_the_generator_loss():
     assert max(float((a - b).abs().max()) for a, b in zip(got, ref)) < 1e-12
 
 
+def test_score_gan_score_step_is_eq_23_unweighted_by_default(tmp_path):
+    """One score step with SGD(lr) descends E‖d(x + σε, σ) − x‖², x = g(z), σ from Eq. 28
+    (the official code's loss); ``score_loss: edm`` weights it by λ(σ)."""
+    from ipm.engine import train
+
+    train(config_from_dict(tiny("edm", steps=2)), tmp_path / "edm")
+    moved = {}
+    for weighting in ("plain", "edm"):
+        cfg, m = _build(
+            "score_gan", edm_checkpoint=str(tmp_path / "edm"), score_steps=1, score_loss=weighting
+        )
+        for net in [*m.networks.values(), m.data_edm.denoiser]:
+            net.double()
+        opt = _sgd(m)
+        opt["generator"].param_groups[0]["lr"] = 0.0
+        ctx = _ctx(5)
+        state = ctx.rng.get_state()
+        den = m.networks["gen_score"]
+        phi0 = [p.detach().clone() for p in den.parameters()]
+        m.train_step(ctx, opt)
+        ctx.rng.set_state(state)
+        b = m.batch_size
+        with torch.no_grad():
+            x = m.networks["generator"](ctx.randn(b, 8))
+        sigma, noise = m.draw_sigma(ctx, b), ctx.randn(b, 2)
+        after = [p.detach().clone() for p in den.parameters()]
+        with torch.no_grad():
+            for p, p0 in zip(den.parameters(), phi0):
+                p.copy_(p0)
+        sq = ((den(x + sigma[:, None] * noise, sigma) - x) ** 2).sum(1)
+        if weighting == "edm":
+            sq = sq * (sigma**2 + 0.25) / (sigma * 0.5) ** 2
+        grads = torch.autograd.grad(sq.mean(), list(den.parameters()))
+        want = [p0 - 1e-2 * g for p0, g in zip(phi0, grads)]
+        assert max(float((a - w).abs().max()) for a, w in zip(after, want)) < 1e-12
+        moved[weighting] = after
+    # the two weightings give different updates (the check can tell them apart)
+    assert max(float((a - b).abs().max()) for a, b in zip(moved["plain"], moved["edm"])) > 1e-6
+
+
 def test_score_gan_generator_update_is_eq_27(tmp_path):
     """One generator step with SGD(lr) changes θ by lr · ∇θ mean[σ g(z)ᵀ sg(s^p − s^ρ)]."""
     from ipm.engine import train

@@ -63,11 +63,16 @@ class EDMDenoiser(nn.Module):
         return (self(x, sigma) - x) / s2
 
 
-def edm_loss(den: nn.Module, x: Tensor, sigma: Tensor, noise: Tensor, sigma_data: float) -> Tensor:
-    """Denoising score matching (Eq. 23) with EDM's weight λ(σ) = (σ² + σ_d²)/(σ σ_d)²."""
-    weight = (sigma**2 + sigma_data**2) / (sigma * sigma_data) ** 2
+def edm_loss(
+    den: nn.Module, x: Tensor, sigma: Tensor, noise: Tensor, sigma_data: float, weighted=True
+) -> Tensor:
+    """Denoising score matching (Eq. 23), E ‖d(x + σε, σ) − x‖², with EDM's weight
+    λ(σ) = (σ² + σ_d²)/(σ σ_d)² when ``weighted`` (Eq. 23 itself has none)."""
     err = den(x + sigma[:, None] * noise, sigma) - x
-    return (weight * (err * err).sum(1)).mean()
+    sq = (err * err).sum(1)
+    if weighted:
+        sq = (sigma**2 + sigma_data**2) / (sigma * sigma_data) ** 2 * sq
+    return sq.mean()
 
 
 class EDM(GenerativeModel):

@@ -103,7 +103,7 @@ class ScoreGAN(GenerativeModel):
             with torch.no_grad():
                 x = gen(ctx.randn(b, c.latent_dim))
             sigma, noise = self.draw_sigma(ctx, b), ctx.randn(b, self.dim)
-            s_loss = edm_loss(sc, x, sigma, noise, c.sigma_data)
+            s_loss = edm_loss(sc, x, sigma, noise, c.sigma_data, c.score_loss == "edm")
             opt["gen_score"].zero_grad(set_to_none=True)
             s_loss.backward()
             opt["gen_score"].step()
