@@ -1,0 +1,125 @@
+"""Seconds per training step of the Gaussians models, measured side by side (not a test).
+
+    OMP_WAIT_POLICY=PASSIVE python experiments/bench_models.py [--rounds 3] [--json FILE]
+
+Each model is built from its config in ``experiments/configs/gaussians/`` exactly as
+``ipm train`` builds it (same optimisers, one thread unless ``--threads``), warmed up, then timed
+step by step. The models take turns for ``--rounds`` rounds, so that the host's noise falls on
+all of them alike; the figure is the median step time over all rounds. Score GAN needs the EDM
+run its config names (``runs/gaussians/edm``); it is skipped, saying so, when that is missing.
+``train_seconds_per_step`` in a run's ``metrics.json`` is the same timer averaged over a whole
+run (and disturbed by whatever else ran then); this script is for clean comparisons.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+#: the reference's seconds per step (official code, this machine class, 1 thread; issue 4)
+REFERENCE = {"edm": 0.0088, "gan": 0.031, "score_gan": 0.011 * 10, "discr_flow": 0.267}
+
+#: (label, config file, overrides, timed steps per round)
+VARIANTS = [
+    ("edm", "edm.yaml", [], 200),
+    ("gan", "gan.yaml", [], 100),
+    ("score_gan", "score_gan.yaml", [], 15),
+    ("discr_flow", "discr_flow.yaml", [], 20),
+    (
+        "discr_flow multi_time k=4",
+        "discr_flow.yaml",
+        ["model.schedule=multi_time", "model.times_per_trajectory=4"],
+        40,
+    ),
+    ("discr_flow persistent", "discr_flow.yaml", ["model.schedule=persistent"], 100),
+]
+
+
+def _setup(config: Path, overrides: list[str], threads: int):
+    import torch
+
+    from ipm.config import load_config
+    from ipm.engine import data_distribution
+    from ipm.engine.trainer import make_adam
+    from ipm.models import StepContext, build_model
+
+    cfg = load_config(config, overrides + [f"train.threads={threads}"])
+    torch.set_num_threads(threads)
+    dist = data_distribution(cfg)
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg, dist.dim)
+    opts = {n: make_adam(ps, o) for n, (ps, o) in model.optimizer_specs().items()}
+    ctx = StepContext(
+        torch.Generator().manual_seed(cfg.seed + 1),
+        lambda n, g: dist.sample(n, generator=g),
+        torch.device("cpu"),
+    )
+    return model, opts, ctx
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--json", type=Path, default=None)
+    a = p.parse_args(argv)
+    cfg_dir = ROOT / "experiments" / "configs" / "gaussians"
+    built, times = {}, {}
+    for label, file, over, _ in VARIANTS:
+        try:
+            built[label] = _setup(cfg_dir / file, over, a.threads)
+        except (FileNotFoundError, ValueError) as e:
+            print(f"skipping {label}: {e}")
+            continue
+        model, opts, ctx = built[label]
+        for _ in range(a.warmup):
+            model.train_step(ctx, opts)
+        times[label] = []
+    for r in range(a.rounds):
+        for label, _, _, n in VARIANTS:
+            if label not in built:
+                continue
+            model, opts, ctx = built[label]
+            for _ in range(n):
+                t0 = time.perf_counter()
+                model.train_step(ctx, opts)
+                times[label].append(time.perf_counter() - t0)
+        print(f"round {r + 1}/{a.rounds} done")
+    rows = []
+    print(
+        f"\n{'model':28s} {'median s/step':>13s} {'reference':>9s} {'ratio':>6s}  (threads={a.threads})"
+    )
+    for label, ts in times.items():
+        med = statistics.median(ts)
+        ref = REFERENCE.get(label.split()[0]) if " " not in label else None
+        rows.append(
+            {
+                "model": label,
+                "median_s_per_step": med,
+                "steps_timed": len(ts),
+                "reference_s_per_step": ref,
+                "threads": a.threads,
+            }
+        )
+        ratio = f"{med / ref:6.2f}" if ref else "     –"
+        print(f"{label:28s} {med:13.4f} {ref if ref else '–':>9} {ratio}")
+    print(
+        "score_gan: one step = K = 10 score updates + 1 generator update; the reference's step is "
+        "one score update with a generator update every 10th, so its figure is 10 × 0.011 s"
+    )
+    if a.json:
+        a.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
