@@ -61,6 +61,25 @@ def test_gan_intpm_step_equals_backprop_of_the_generator_loss():
     assert max(float((a - b).abs().max()) for a, b in zip(got, ref)) < 1e-12
 
 
+def _score_gan_one_step(edm_dir, frozen: str, seed: int, **kw):
+    """A float64 Score GAN (K = 1) with SGD, ``frozen`` at lr 0; one train_step is taken.
+    Returns the model, the other network's parameters before and after the step, and a
+    context rewound to the step's first draw (to replay it)."""
+    _, m = _build("score_gan", edm_checkpoint=str(edm_dir), score_steps=1, **kw)
+    for net in [*m.networks.values(), m.data_edm.denoiser]:
+        net.double()
+    opt = _sgd(m)
+    opt[frozen].param_groups[0]["lr"] = 0.0
+    trained = "gen_score" if frozen == "generator" else "generator"
+    before = [p.detach().clone() for p in m.networks[trained].parameters()]
+    ctx = _ctx(seed)
+    state = ctx.rng.get_state()
+    m.train_step(ctx, opt)
+    after = [p.detach().clone() for p in m.networks[trained].parameters()]
+    ctx.rng.set_state(state)
+    return m, before, after, ctx
+
+
 def test_score_gan_score_step_is_eq_23_unweighted_by_default(tmp_path):
     """One score step with SGD(lr) descends E‖d(x + σε, σ) − x‖², x = g(z), σ from Eq. 28
     (the official code's loss); ``score_loss: edm`` weights it by λ(σ)."""
@@ -69,24 +88,14 @@ def test_score_gan_score_step_is_eq_23_unweighted_by_default(tmp_path):
     train(config_from_dict(tiny("edm", steps=2)), tmp_path / "edm")
     moved = {}
     for weighting in ("plain", "edm"):
-        cfg, m = _build(
-            "score_gan", edm_checkpoint=str(tmp_path / "edm"), score_steps=1, score_loss=weighting
+        m, phi0, after, ctx = _score_gan_one_step(
+            tmp_path / "edm", "generator", 5, score_loss=weighting
         )
-        for net in [*m.networks.values(), m.data_edm.denoiser]:
-            net.double()
-        opt = _sgd(m)
-        opt["generator"].param_groups[0]["lr"] = 0.0
-        ctx = _ctx(5)
-        state = ctx.rng.get_state()
         den = m.networks["gen_score"]
-        phi0 = [p.detach().clone() for p in den.parameters()]
-        m.train_step(ctx, opt)
-        ctx.rng.set_state(state)
         b = m.batch_size
         with torch.no_grad():
             x = m.networks["generator"](ctx.randn(b, 8))
         sigma, noise = m.draw_sigma(ctx, b), ctx.randn(b, 2)
-        after = [p.detach().clone() for p in den.parameters()]
         with torch.no_grad():
             for p, p0 in zip(den.parameters(), phi0):
                 p.copy_(p0)
@@ -107,18 +116,8 @@ def test_score_gan_generator_update_is_eq_27(tmp_path):
 
     edm_cfg = config_from_dict(tiny("edm", steps=2))
     train(edm_cfg, tmp_path / "edm")
-    cfg, m = _build("score_gan", edm_checkpoint=str(tmp_path / "edm"), score_steps=1)
-    for net in [*m.networks.values(), m.data_edm.denoiser]:
-        net.double()
-    opt = _sgd(m)
-    opt["gen_score"].param_groups[0]["lr"] = 0.0  # isolate the generator update
-    ctx = _ctx(3)
-    # replay the step's draws to build the reference
-    g_state = ctx.rng.get_state()
+    m, theta0, after, ctx = _score_gan_one_step(tmp_path / "edm", "gen_score", 3)
     gen = m.networks["generator"]
-    theta0 = [p.detach().clone() for p in gen.parameters()]
-    m.train_step(ctx, opt)
-    ctx.rng.set_state(g_state)
     b = m.batch_size
     ctx.randn(b, 8), m.draw_sigma(ctx, b), ctx.randn(b, 2)  # the score step's draws
     z = ctx.randn(b, 8)
@@ -134,10 +133,7 @@ def test_score_gan_generator_update_is_eq_27(tmp_path):
     obj = (gen(z) * v).sum(1).mean()
     grads = torch.autograd.grad(obj, list(gen.parameters()))
     m2 = [p0 + 1e-2 * g for p0, g in zip(theta0, grads)]  # ascent on Eq. 27's objective
-    # rerun the real step from θ0 to compare
-    ctx.rng.set_state(g_state)
-    m.train_step(ctx, opt)
-    err = max(float((p.detach() - q).abs().max()) for p, q in zip(gen.parameters(), m2))
+    err = max(float((p - q).abs().max()) for p, q in zip(after, m2))
     assert err < 1e-12
 
 
