@@ -5,7 +5,9 @@
 Each model is built from its config in ``experiments/configs/gaussians/`` exactly as
 ``ipm train`` builds it (same optimisers, one thread unless ``--threads``), warmed up, then timed
 step by step. The models take turns for ``--rounds`` rounds, so that the host's noise falls on
-all of them alike; the figure is the median step time over all rounds. Score GAN needs the EDM
+all of them alike; the figures are the median and the mean step time over all rounds (the mean
+is the one to read for schedules whose steps differ, e.g. ``multi_time``, which simulates on
+one update in k). Score GAN needs the EDM
 run its config names (``runs/gaussians/edm``); it is skipped, saying so, when that is missing.
 ``train_seconds_per_step`` in a run's ``metrics.json`` is the same timer averaged over a whole
 run (and disturbed by whatever else ran then); this script is for clean comparisons.
@@ -96,22 +98,25 @@ def main(argv=None) -> int:
         print(f"round {r + 1}/{a.rounds} done")
     rows = []
     print(
-        f"\n{'model':28s} {'median s/step':>13s} {'reference':>9s} {'ratio':>6s}  (threads={a.threads})"
+        f"\n{'model':28s} {'median s/step':>13s} {'mean':>8s} {'reference':>9s} {'ratio':>6s}"
+        f"  (threads={a.threads}; ratio = median / reference)"
     )
     for label, ts in times.items():
-        med = statistics.median(ts)
+        med, mean = statistics.median(ts), statistics.fmean(ts)
         ref = REFERENCE.get(label.split()[0]) if " " not in label else None
         rows.append(
             {
                 "model": label,
                 "median_s_per_step": med,
+                "mean_s_per_step": mean,
                 "steps_timed": len(ts),
                 "reference_s_per_step": ref,
                 "threads": a.threads,
             }
         )
         ratio = f"{med / ref:6.2f}" if ref else "     –"
-        print(f"{label:28s} {med:13.4f} {ref if ref else '–':>9} {ratio}")
+        reft = f"{ref:.4g}" if ref else "–"
+        print(f"{label:28s} {med:13.4f} {mean:8.4f} {reft:>9s} {ratio}")
     print(
         "score_gan: one step = K = 10 score updates + 1 generator update; the reference's step is "
         "one score update with a generator update every 10th, so its figure is 10 × 0.011 s"
