@@ -124,6 +124,7 @@ class TrainConfig:
     keep_every: int = 0  # also keep checkpoints/step_XXXXXXX.pt every this many steps (0: never)
     eval_every: int = 0  # 0: evaluate (figure) only at the end
     ema: float = 0.0  # EMA decay of the sampling networks; 0 disables
+    ema_warmup: bool = False  # decay min(ema, (1 + step)/(10 + step)): forget the init early
     threads: int = 1
     device: Literal["auto", "cpu", "cuda"] = "auto"
     progress: bool = True

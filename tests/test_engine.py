@@ -279,3 +279,30 @@ def test_cli_train_sample_evaluate(tmp_path, name):
     assert m["nfe"] == {"edm": 11, "gan": 1, "discr_flow": 8}[name]
     if name != "gan":
         assert (run / "figures/generation.gif").stat().st_size > 0
+
+
+def test_ema_warmup_forgets_the_initialisation():
+    """With warm-up the average after t steps weighs the initial weights by Π(decay_s), which
+    is tiny after 250 steps; without it 0.999^250 = 78% of the initialisation remains."""
+    from ipm.engine.trainer import _EMA
+    from ipm.models import build_model
+
+    torch.manual_seed(0)
+    m = build_model(config_from_dict(tiny("edm")), 2)
+    net = m.networks["denoiser"]
+    plain, warm = _EMA(m, 0.999), _EMA(m, 0.999, warmup=True)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(1.0)  # the network moves away from its initialisation and stays there
+    for step in range(1, 251):
+        plain.update(m, step)
+        warm.update(m, step)
+    k = next(name for name, _ in net.named_parameters())
+    left_plain = float((net.state_dict()[k] - plain.shadow["denoiser"][k]).mean())
+    left_warm = float((net.state_dict()[k] - warm.shadow["denoiser"][k]).mean())
+    assert abs(left_plain - 0.999**250) < 1e-3  # 0.779 of the initial offset remains
+    prod = 1.0
+    for s in range(1, 251):
+        prod *= min(0.999, (1 + s) / (10 + s))
+    assert abs(left_warm - prod) < 1e-5 and left_warm < 0.05
+    assert warm.decay_at(10_000) == 0.999 and plain.decay_at(1) == 0.999
