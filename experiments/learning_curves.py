@@ -28,9 +28,16 @@ if str(ROOT) not in sys.path:
 
 
 def checkpoints(run_dir: Path) -> list[Path]:
+    """The kept snapshots, and last.pt unless it repeats the last of them (not sampled twice)."""
+    from ipm.engine import load_checkpoint
+
     kept = sorted((run_dir / "checkpoints").glob("step_*.pt"))
     last = run_dir / "checkpoints" / "last.pt"
-    return kept + ([last] if last.is_file() else [])
+    if not last.is_file():
+        return kept
+    if kept and load_checkpoint(last)["step"] == load_checkpoint(kept[-1])["step"]:
+        return kept
+    return kept + [last]
 
 
 def curve(run_dir: Path, threads: int) -> list[dict]:
@@ -38,12 +45,9 @@ def curve(run_dir: Path, threads: int) -> list[dict]:
 
     from ipm.cli import evaluate_run
 
-    rows, seen = [], set()
+    rows = []
     for ck in tqdm(checkpoints(run_dir), desc=f"evaluate {run_dir.name}"):
         m = evaluate_run(ck, threads=threads)
-        if m["steps"] in seen:  # last.pt repeats the final kept step
-            continue
-        seen.add(m["steps"])
         m["train_seconds"] = m["train_seconds_per_step"] * m["steps"]
         rows.append({"run": run_dir.name, "checkpoint": ck.name, **m})
     return sorted(rows, key=lambda r: r["steps"])

@@ -1,34 +1,19 @@
 """torchrun with the gloo backend on CPU equals single-process training with the same global batch."""
 
-import os
 import subprocess
-import sys
 
 import pytest
 import torch
 import yaml
-from test_engine import ROOT, _params, tiny
+from test_engine import ENV, _params, ipm_cmd, tiny
 
 from ipm.config import config_from_dict
 from ipm.engine import load_checkpoint, train
 
 
 def _torchrun(cfg_path, out, nproc=2):
-    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": str(ROOT)}
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc_per_node={nproc}",
-        "-m",
-        "ipm",
-        "train",
-        str(cfg_path),
-        "--out",
-        str(out),
-    ]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    cmd = ipm_cmd("train", cfg_path, "--out", out, nproc=nproc)
+    return subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed unavailable")

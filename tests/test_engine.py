@@ -18,6 +18,15 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = {"width": 32, "depth": 2}
 
 
+ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": str(ROOT)}
+
+
+def ipm_cmd(*args, nproc: int | None = None) -> list[str]:
+    """``python -m ipm ARGS``, under ``torch.distributed.run`` with ``nproc`` processes."""
+    launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+    return [sys.executable, *(launcher if nproc else []), "-m", "ipm", *map(str, args)]
+
+
 def tiny(name: str, steps: int = 30, **model) -> dict:
     m = {"name": name, **model}
     if name == "edm":
@@ -158,17 +167,8 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path):
     cfg_d = tiny("discr_flow", steps=400, schedule="multi_time", times_per_trajectory=3)
     cfg_d["train"]["checkpoint_every"] = 7
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg_d))
-    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": str(ROOT)}
-    cmd = [
-        sys.executable,
-        "-m",
-        "ipm",
-        "train",
-        str(tmp_path / "c.yaml"),
-        "--out",
-        str(tmp_path / "a"),
-    ]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cmd = ipm_cmd("train", tmp_path / "c.yaml", "--out", tmp_path / "a")
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     ck = tmp_path / "a/checkpoints/last.pt"
     t0 = time.time()
     while time.time() - t0 < 120:
@@ -179,7 +179,7 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path):
     proc.wait()
     killed_at = load_checkpoint(ck)["step"]
     assert 0 < killed_at < 400, "the run must be killed mid-training"
-    r = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(cmd + ["--resume"], env=ENV, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert load_checkpoint(ck)["step"] == 400
     cfg = config_from_dict(cfg_d)

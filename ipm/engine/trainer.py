@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -269,8 +270,11 @@ def train(
         }
         save_checkpoint(ckpt_path, payload)
         keep = cfg.train.keep_every
-        if keep and step % keep == 0:
-            save_checkpoint(ckpt_path.parent / f"step_{step:07d}.pt", payload)
+        if keep and step % keep == 0:  # a copy of the verified file, not a second serialisation
+            dst = ckpt_path.parent / f"step_{step:07d}.pt"
+            tmp = dst.with_suffix(".tmp")
+            shutil.copyfile(ckpt_path, tmp)
+            os.replace(tmp, dst)
 
     steps = cfg.train.steps
     end = steps if stop_after is None else min(steps, start + stop_after)
