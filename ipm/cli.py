@@ -72,6 +72,21 @@ def evaluate_run(
     with torch.no_grad():
         s = model.sample(cfg.eval.n_samples, generator=g, nfe=nfe, **kw)
     secs = time.perf_counter() - t0
+    common = {
+        "nfe": s.nfe,
+        "sample_seconds": secs,
+        "train_seconds_per_step": float(payload["train_seconds"])
+        / max(int(payload["timed_steps"]), 1),
+        "steps": int(payload["step"]),
+        "n_samples": cfg.eval.n_samples,
+        "threads": threads,
+    }
+    if cfg.data.name != "gaussians":  # images: a sample grid (FID: ipm.metrics, issue 6)
+        from .engine.figures import image_grid
+
+        n = min(cfg.eval.grid, s.x.shape[0])
+        image_grid(s.x[:n], model.shape, run_dir / "samples.png", max(1, int(n**0.5)))
+        return {"data": cfg.data.name, "grid": "samples.png", **common}
     dist = data_distribution(cfg)
     fresh = dist.sample(cfg.eval.n_samples, generator=torch.Generator().manual_seed(seed + 1))
     m = evaluate_samples(
@@ -84,17 +99,7 @@ def evaluate_run(
         bandwidth=cfg.eval.mmd_bandwidth,
         generator=torch.Generator().manual_seed(seed + 2),
     )
-    res = {
-        **m.as_dict(),
-        "nfe": s.nfe,
-        "sample_seconds": secs,
-        "train_seconds_per_step": float(payload["train_seconds"])
-        / max(int(payload["timed_steps"]), 1),
-        "steps": int(payload["step"]),
-        "n_samples": cfg.eval.n_samples,
-        "threads": threads,
-    }
-    return res
+    return {**m.as_dict(), **common}
 
 
 def _evaluate(args) -> int:

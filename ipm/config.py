@@ -20,16 +20,24 @@ from typing import Literal, Union  # noqa: F401 (Union: get_origin checks)
 
 __all__ = [
     "ConfigError",
+    "DCGANConfig",
     "DataConfig",
+    "DigitsData",
     "DiscrFlowConfig",
     "EDMConfig",
     "EvalConfig",
     "GANConfig",
+    "GaussiansData",
+    "ImageFolderData",
     "MLPConfig",
+    "MNISTData",
+    "NetConfig",
     "OptimConfig",
+    "ResNetConfig",
     "RunConfig",
     "ScoreGANConfig",
     "TrainConfig",
+    "UNetConfig",
     "apply_overrides",
     "config_from_dict",
     "config_to_dict",
@@ -71,7 +79,7 @@ def _sigma_range(obj) -> None:
 
 
 @dataclass(frozen=True)
-class DataConfig:
+class GaussiansData:
     """The 2-D data set: ``n_modes`` Gaussians (std ``std``) on a circle of radius ``radius``."""
 
     name: Literal["gaussians"] = "gaussians"
@@ -81,6 +89,48 @@ class DataConfig:
 
     def __post_init__(self):
         _positive(self, "radius", "std", "n_modes")
+
+
+@dataclass(frozen=True)
+class DigitsData:
+    """scikit-learn's bundled 8×8 handwritten digits (1,797 images, no download), scaled to
+    [−1, 1] and resized (bilinear) to ``size``×``size``."""
+
+    name: Literal["digits"] = "digits"
+    size: Literal[8, 16, 32] = 8
+
+
+@dataclass(frozen=True)
+class MNISTData:
+    """MNIST from the four official IDX ``.gz`` files in ``root`` (empty: ``$IPM_MNIST_DIR``),
+    padded to 32×32 and scaled to [−1, 1]."""
+
+    name: Literal["mnist"] = "mnist"
+    root: str = ""
+    split: Literal["train", "test"] = "train"
+
+
+@dataclass(frozen=True)
+class ImageFolderData:
+    """Images under ``root`` (empty: ``$IPM_CELEBA_DIR``), e.g. CelebA: center-cropped, resized
+    to ``size`` with Lanczos, scaled to [−1, 1]; RGB (``channels`` 3) or grayscale (1)."""
+
+    name: Literal["image_folder"] = "image_folder"
+    root: str = ""
+    size: int = 64
+    channels: Literal[1, 3] = 3
+
+    def __post_init__(self):
+        _positive(self, "size")
+
+
+DataConfig = GaussiansData | DigitsData | MNISTData | ImageFolderData
+DATA_CONFIGS: dict[str, type] = {
+    "gaussians": GaussiansData,
+    "digits": DigitsData,
+    "mnist": MNISTData,
+    "image_folder": ImageFolderData,
+}
 
 
 @dataclass(frozen=True)
@@ -99,18 +149,94 @@ class OptimConfig:
         )
 
 
+_Init = Literal["default", "normal", "orthogonal"]
+_Act = Literal["leaky_relu", "relu", "tanh", "gelu", "silu", "softplus"]
+
+
 @dataclass(frozen=True)
 class MLPConfig:
-    """An MLP: ``depth`` hidden layers of ``width`` units."""
+    """An MLP: ``depth`` hidden layers of ``width`` units (any data)."""
 
+    kind: Literal["mlp"] = "mlp"
     width: int = 512
     depth: int = 4
-    activation: Literal["leaky_relu", "relu", "tanh", "gelu", "silu", "softplus"] = "leaky_relu"
-    init: Literal["default", "normal"] = "default"  # normal: W ~ N(0, init_gain²), b = 0
+    activation: _Act = "leaky_relu"
+    init: _Init = "default"  # normal: W ~ N(0, init_gain²), b = 0; orthogonal: gain init_gain
     init_gain: float = 0.02
 
     def __post_init__(self):
         _positive(self, "width", "depth", "init_gain")
+
+
+@dataclass(frozen=True)
+class DCGANConfig:
+    """A DCGAN generator or discriminator (:mod:`ipm.nets.dcgan`), images of side 16–128."""
+
+    kind: Literal["dcgan"] = "dcgan"
+    width: int = 64
+    batch_norm: bool = False
+    activation: _Act = "leaky_relu"
+    init: _Init = "normal"
+    init_gain: float = 0.02
+
+    def __post_init__(self):
+        _positive(self, "width", "init_gain")
+
+
+@dataclass(frozen=True)
+class ResNetConfig:
+    """A SAGAN-style ResNet generator or discriminator with self-attention at resolution
+    ``attention`` (0: none) (:mod:`ipm.nets.resnet`)."""
+
+    kind: Literal["resnet"] = "resnet"
+    width: int = 64
+    attention: int = 32
+    batch_norm: bool = True
+    activation: _Act = "leaky_relu"
+    init: _Init = "normal"
+    init_gain: float = 0.02
+
+    def __post_init__(self):
+        _positive(self, "width", "init_gain")
+        _non_negative(self, "attention")
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """An EDM-style U-Net denoiser body (:mod:`ipm.nets.unet`): ``width`` base channels,
+    ``channel_mult`` per level, ``num_blocks`` per level, attention at the listed resolutions."""
+
+    kind: Literal["unet"] = "unet"
+    width: int = 16
+    channel_mult: tuple[int, ...] = (1, 2, 2)
+    num_blocks: int = 2
+    attention: tuple[int, ...] = (16,)
+    dropout: float = 0.0
+    embedding: int = 256
+    embedding_kind: Literal["positional", "fourier"] = "positional"
+
+    def __post_init__(self):
+        _positive(self, "width", "num_blocks", "embedding")
+        _require(
+            len(self.channel_mult) > 0 and all(m > 0 for m in self.channel_mult),
+            "channel_mult",
+            f"expected positive multipliers, got {list(self.channel_mult)}",
+        )
+        _require(0 <= self.dropout < 1, "dropout", f"expected in [0, 1), got {self.dropout}")
+
+
+NetConfig = MLPConfig | DCGANConfig | ResNetConfig | UNetConfig
+NET_CONFIGS: dict[str, type] = {
+    "mlp": MLPConfig,
+    "dcgan": DCGANConfig,
+    "resnet": ResNetConfig,
+    "unet": UNetConfig,
+}
+
+
+def _net_kinds(obj, name: str, kinds: tuple[str, ...]) -> None:
+    kind = getattr(obj, name).kind
+    _require(kind in kinds, f"{name}.kind", f"expected one of {list(kinds)} here, got {kind!r}")
 
 
 @dataclass(frozen=True)
@@ -144,10 +270,11 @@ class EvalConfig:
     w2_draws: int = 5
     mmd_bandwidth: float = 1.0
     figure_points: int = 2000
+    grid: int = 64  # images: samples in each figure's grid
     animation: bool = True
 
     def __post_init__(self):
-        _positive(self, "n_samples", "w2_n", "w2_draws", "mmd_bandwidth", "figure_points")
+        _positive(self, "n_samples", "w2_n", "w2_draws", "mmd_bandwidth", "figure_points", "grid")
 
 
 @dataclass(frozen=True)
@@ -163,14 +290,15 @@ class EDMConfig:
     p_std: float = 1.2
     sampler: Literal["heun", "euler", "sde"] = "heun"
     sampler_steps: int = 28
-    net: MLPConfig = field(default_factory=MLPConfig)
-    embedding_dim: int = 128
+    net: NetConfig = field(default_factory=MLPConfig)
+    embedding_dim: int = 128  # Fourier embedding of c_noise for an MLP net (a U-Net has its own)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
 
     def __post_init__(self):
         _positive(self, "sigma_min", "sigma_max", "sigma_data", "rho", "p_std")
         _positive(self, "sampler_steps", "embedding_dim")
         _sigma_range(self)
+        _net_kinds(self, "net", ("mlp", "unet"))
 
 
 @dataclass(frozen=True)
@@ -181,16 +309,19 @@ class GANConfig:
     loss: Literal["ns", "hinge", "ipm"] = "ns"
     gp_weight: float = 0.0
     gp_on: Literal["interpolates", "real", "fake"] = "interpolates"
+    gp_center: float = 1.0  # penalty (‖∇f‖ − gp_center)²; 0: zero-centred
     d_steps: int = 1
     latent_dim: int = 128
-    generator: MLPConfig = field(default_factory=MLPConfig)
-    discriminator: MLPConfig = field(default_factory=MLPConfig)
+    generator: NetConfig = field(default_factory=MLPConfig)
+    discriminator: NetConfig = field(default_factory=MLPConfig)
     g_optim: OptimConfig = field(default_factory=OptimConfig)
     d_optim: OptimConfig = field(default_factory=OptimConfig)
 
     def __post_init__(self):
-        _non_negative(self, "gp_weight")
+        _non_negative(self, "gp_weight", "gp_center")
         _positive(self, "d_steps", "latent_dim")
+        _net_kinds(self, "generator", ("mlp", "dcgan", "resnet"))
+        _net_kinds(self, "discriminator", ("mlp", "dcgan", "resnet"))
 
 
 @dataclass(frozen=True)
@@ -210,8 +341,8 @@ class ScoreGANConfig:
     mu_p: float = 1.0
     mu_rho: float = 1.0
     latent_dim: int = 128
-    generator: MLPConfig = field(default_factory=MLPConfig)
-    score_net: MLPConfig = field(default_factory=MLPConfig)
+    generator: NetConfig = field(default_factory=MLPConfig)
+    score_net: NetConfig = field(default_factory=MLPConfig)
     embedding_dim: int = 128
     g_optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
     score_optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
@@ -222,6 +353,8 @@ class ScoreGANConfig:
         _non_negative(self, "mu_p", "mu_rho")
         _require(bool(self.edm_checkpoint), "edm_checkpoint", "expected a path, got ''")
         _sigma_range(self)
+        _net_kinds(self, "generator", ("mlp", "dcgan", "resnet"))
+        _net_kinds(self, "score_net", ("mlp", "unet"))
 
 
 @dataclass(frozen=True)
@@ -240,9 +373,11 @@ class DiscrFlowConfig:
     name: Literal["discr_flow"] = "discr_flow"
     loss: Literal["ns", "hinge", "ipm"] = "ns"
     gp_weight: float = 0.0
+    gp_on: Literal["interpolates", "real", "fake"] = "interpolates"
+    gp_center: float = 1.0  # penalty (‖∇f‖ − gp_center)²; 0: zero-centred (Table 4)
     eta: float = 20.0
     flow_steps: int = 56  # N
-    net: MLPConfig = field(default_factory=MLPConfig)
+    net: NetConfig = field(default_factory=MLPConfig)
     time_embedding: int = 128
     time_scale: float = 16.0
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -253,12 +388,13 @@ class DiscrFlowConfig:
     def __post_init__(self):
         _positive(self, "eta", "flow_steps", "time_embedding", "time_scale")
         _positive(self, "times_per_trajectory")
-        _non_negative(self, "gp_weight", "sample_stop")
+        _non_negative(self, "gp_weight", "gp_center", "sample_stop")
         _require(
             self.sample_stop <= self.flow_steps,
             "sample_stop",
             f"expected <= flow_steps = {self.flow_steps}, got {self.sample_stop}",
         )
+        _net_kinds(self, "net", ("mlp", "dcgan", "resnet"))
 
 
 ModelConfig = EDMConfig | GANConfig | ScoreGANConfig | DiscrFlowConfig
@@ -277,7 +413,7 @@ class RunConfig:
     model: ModelConfig
     train: TrainConfig
     seed: int = 0
-    data: DataConfig = field(default_factory=DataConfig)
+    data: DataConfig = field(default_factory=GaussiansData)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def __post_init__(self):
@@ -285,6 +421,13 @@ class RunConfig:
 
 
 # --------------------------------------------------------------------------- building
+
+# unions tagged by a field: (union, tag, tag value → class, tag value when the key is absent)
+_TAGGED_UNIONS = (
+    (ModelConfig, "name", MODEL_CONFIGS, None),
+    (NetConfig, "kind", NET_CONFIGS, "mlp"),
+    (DataConfig, "name", DATA_CONFIGS, "gaussians"),
+)
 
 
 def _type_name(tp) -> str:
@@ -295,20 +438,27 @@ def _convert(tp, value, key: str):
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
         return _build(tp, value, key)
-    if tp is ModelConfig or (origin in (Union, types.UnionType) and tp == ModelConfig):
-        if not isinstance(value, dict):
-            raise ConfigError(key, f"expected a mapping, got {type(value).__name__}")
-        name = value.get("name")
-        if name not in MODEL_CONFIGS:
-            raise ConfigError(
-                f"{key}.name", f"expected one of {sorted(MODEL_CONFIGS)}, got {name!r}"
-            )
-        return _build(MODEL_CONFIGS[name], value, key)
+    if origin in (Union, types.UnionType):
+        for union, tag, table, default in _TAGGED_UNIONS:
+            if tp == union:
+                if not isinstance(value, dict):
+                    raise ConfigError(key, f"expected a mapping, got {type(value).__name__}")
+                name = value.get(tag, default)
+                if name not in table:
+                    raise ConfigError(
+                        f"{key}.{tag}", f"expected one of {sorted(table)}, got {name!r}"
+                    )
+                return _build(table[name], value, key)
     if origin is Literal:
         allowed = typing.get_args(tp)
         if value not in allowed:
             raise ConfigError(key, f"expected one of {list(allowed)}, got {value!r}")
         return value
+    if origin is tuple and typing.get_args(tp)[-1] is Ellipsis:
+        (arg, _) = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(key, f"expected a list, got {value!r}")
+        return tuple(_convert(arg, v, f"{key}[{i}]") for i, v in enumerate(value))
     if origin is tuple:
         args = typing.get_args(tp)
         if not isinstance(value, (list, tuple)) or len(value) != len(args):

@@ -1,6 +1,7 @@
-"""Evaluation figures of 2-D runs: particles with their vector field (and, for discriminator
+"""Evaluation figures. 2-D runs: particles with their vector field (and, for discriminator
 models, the pointwise generator loss c∘f as background, like the paper's Figures 8–12), and for
-particle models an animation of generation (Figure 1)."""
+particle models an animation of generation (Figure 1). Image runs: a grid of samples, and for
+particle models an animation of the grid along generation."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["field_figure", "generation_gif", "run_figures"]
+__all__ = ["field_figure", "generation_gif", "image_grid", "image_grid_gif", "run_figures"]
 
 
 @contextlib.contextmanager
@@ -98,12 +99,64 @@ def generation_gif(trajectory: torch.Tensor, data, path: Path, frames: int = 30)
     plt.close(fig)
 
 
+def _grid_array(x: torch.Tensor, shape: tuple[int, ...], nrow: int):
+    """Flat images (n, C·H·W) in [−1, 1] → one uint8 (H', W', C) mosaic with 1-pixel borders."""
+    import numpy as np
+
+    c, h, w = shape
+    n = x.shape[0]
+    ncol = -(-n // nrow)
+    img = ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    img = img.reshape(n, c, h, w).permute(0, 2, 3, 1).numpy()
+    out = np.full((ncol * (h + 1) + 1, nrow * (w + 1) + 1, c), 255, dtype=np.uint8)
+    for k in range(n):
+        i, j = divmod(k, nrow)
+        out[1 + i * (h + 1) : 1 + i * (h + 1) + h, 1 + j * (w + 1) : 1 + j * (w + 1) + w] = img[k]
+    return out[..., 0] if c == 1 else out
+
+
+def image_grid(x: torch.Tensor, shape: tuple[int, ...], path: Path, nrow: int = 8, scale: int = 2):
+    """Save flat images (n, C·H·W) in [−1, 1] as a PNG grid, ``nrow`` per row, upscaled ×scale."""
+    from PIL import Image
+
+    im = Image.fromarray(_grid_array(x, shape, nrow))
+    im.resize((im.width * scale, im.height * scale), Image.NEAREST).save(path)
+
+
+def image_grid_gif(trajectory: torch.Tensor, shape, path: Path, nrow: int = 8, frames: int = 30):
+    """An animated GIF of an image grid along generation (trajectory (T, n, C·H·W))."""
+    from PIL import Image
+
+    t = trajectory.shape[0]
+    idx = torch.linspace(0, t - 1, min(frames, t)).round().long().tolist()
+    ims = [Image.fromarray(_grid_array(trajectory[k], shape, nrow)) for k in idx]
+    ims = [im.resize((im.width * 2, im.height * 2), Image.NEAREST) for im in ims]
+    ims[0].save(path, save_all=True, append_images=ims[1:], duration=120, loop=0)
+
+
+def _image_figures(model, cfg, out: Path, step: int, animation: bool, shape):
+    g = torch.Generator().manual_seed(12345)
+    record = animation and model.is_particle_model
+    n = cfg.eval.grid
+    s = model.sample(n, generator=g, record=record)
+    nrow = max(1, int(n**0.5))
+    image_grid(s.x, shape, out / f"step_{step:06d}.png", nrow)
+    if record and s.trajectory is not None:
+        image_grid_gif(s.trajectory, shape, out / "generation.gif", nrow)
+
+
 def run_figures(model, cfg, run_dir: Path, step: int, *, ema=None, animation: bool = False):
-    """Write figures/step_XXXXXX.png (and figures/generation.gif for particle models)."""
+    """Write figures/step_XXXXXX.png (and figures/generation.gif for particle models):
+    particles and field for 2-D data, a sample grid for images."""
     from .trainer import data_distribution
 
     out = Path(run_dir) / "figures"
     out.mkdir(parents=True, exist_ok=True)
+    shape = getattr(model, "shape", None)
+    if shape is not None and len(shape) == 3:
+        with _ema_weights(model, ema):
+            _image_figures(model, cfg, out, step, animation, shape)
+        return
     n = cfg.eval.figure_points
     g = torch.Generator().manual_seed(12345)
     data = data_distribution(cfg).sample(n, generator=g)

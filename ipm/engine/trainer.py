@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 from ..config import ConfigError, RunConfig, config_from_dict, config_to_dict
-from ..distributions import circle_of_gaussians
+from ..data import data_shape, dataset
 from ..models import GenerativeModel, StepContext, build_model
 from .checkpoint import LAST, CheckpointError, load_checkpoint, save_checkpoint
 
@@ -59,8 +59,8 @@ class TrainResult:
 
 
 def data_distribution(cfg: RunConfig):
-    d = cfg.data
-    return circle_of_gaussians(d.n_modes, d.radius, d.std)
+    """The data set of ``cfg.data`` as a distribution of flat particles (:func:`ipm.data.dataset`)."""
+    return dataset(cfg.data)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -216,9 +216,10 @@ def train(
             f"or choose another directory (nothing is overwritten)"
         )
     dist = data_distribution(cfg)
+    shape = data_shape(dist)
     dim = dist.dim
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg, dim).to(device)
+    model = build_model(cfg, shape).to(device)
     specs = model.optimizer_specs()
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
@@ -259,6 +260,7 @@ def train(
         payload = {
             "config": config_to_dict(cfg),
             "dim": dim,
+            "shape": list(shape),
             "step": step,
             "networks": {n: m.state_dict() for n, m in model.networks.items()},
             "optimizers": {n: o.state_dict() for n, o in opts.items()},
@@ -359,7 +361,7 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu", *, use_ema
     except (KeyError, ConfigError) as e:
         raise CheckpointError(f"{path}: its config is invalid: {e}") from None
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg, int(payload["dim"]))
+    model = build_model(cfg, payload.get("shape") or int(payload["dim"]))
     for n, sd in payload["networks"].items():
         model.networks[n].load_state_dict(sd)
     if use_ema and payload.get("ema"):

@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
-from .._checks import check_positive, check_positive_int
+from ..nets.embeddings import FourierEmbedding
 from .mlp import MLP
 
 __all__ = ["FourierEmbedding", "TimeConditionedMLP"]
-
-
-class FourierEmbedding(nn.Module):
-    """Random Fourier features of a scalar t: [sin(2π t b), cos(2π t b)], b ~ N(0, scale²).
-
-    The frequencies are a fixed buffer (saved in checkpoints), as in NCSN++ / the paper's
-    Discriminator Flow (size 128, scale 16).
-    """
-
-    def __init__(self, size: int = 128, scale: float = 16.0):
-        super().__init__()
-        size = check_positive_int(size, "size")
-        if size % 2:
-            raise ValueError(f"size: expected an even number of features, got {size}")
-        check_positive(scale, "scale")
-        self.register_buffer("freqs", torch.randn(size // 2) * scale)
-
-    def forward(self, t: Tensor) -> Tensor:
-        a = (2 * math.pi) * t.reshape(-1, 1).to(self.freqs.dtype) * self.freqs
-        return torch.cat([a.sin(), a.cos()], dim=1)
 
 
 class TimeConditionedMLP(nn.Module):

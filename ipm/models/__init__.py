@@ -42,6 +42,7 @@ MODELS: dict[str, type[GenerativeModel]] = {
 }
 
 
-def build_model(cfg: RunConfig, dim: int) -> GenerativeModel:
-    """The model of ``cfg.model`` for data of dimension ``dim`` (networks on the CPU)."""
-    return MODELS[cfg.model.name](cfg.model, dim, cfg.train.batch_size)
+def build_model(cfg: RunConfig, shape: int | tuple[int, ...]) -> GenerativeModel:
+    """The model of ``cfg.model`` for data of shape ``shape`` (D, or (C, H, W) for images;
+    networks on the CPU)."""
+    return MODELS[cfg.model.name](cfg.model, shape, cfg.train.batch_size)

@@ -16,21 +16,17 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from ..config import MLPConfig, OptimConfig
+from ..config import OptimConfig
 
-__all__ = ["GenerativeModel", "SampleOutput", "StepContext", "init_network", "sample_generator"]
+__all__ = ["GenerativeModel", "SampleOutput", "StepContext", "as_shape", "sample_generator"]
 
 
-def init_network(module: nn.Module, cfg: MLPConfig) -> nn.Module:
-    """Apply the config's initialisation: PyTorch's default, or W ~ N(0, gain²) with zero bias."""
-    if cfg.init == "normal":
-        with torch.no_grad():
-            for m in module.modules():
-                if isinstance(m, nn.Linear):
-                    m.weight.normal_(0.0, cfg.init_gain)
-                    if m.bias is not None:
-                        m.bias.zero_()
-    return module
+def as_shape(shape: int | tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    """The data shape of one sample: D for vectors, (C, H, W) for images."""
+    shape = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    if not shape or any(s < 1 for s in shape):
+        raise ValueError(f"shape: expected positive sizes, got {shape}")
+    return shape
 
 
 @dataclass

@@ -7,17 +7,19 @@ uniform steps from π = N(0, I).
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
 from .. import ParticleModel
 from ..config import DiscrFlowConfig
-from ..distributions import Gaussian
+from ..distributions import IsotropicGaussian
 from ..flows import DiscriminatorFlow, GANLoss, discriminator_objective
-from ..generators import TimeConditionedMLP
 from ..solvers import Euler, uniform_grid
-from .base import GenerativeModel, SampleOutput, StepContext, init_network
+from .base import GenerativeModel, SampleOutput, StepContext, as_shape
 from .gan import gradient_penalty, penalty_points
+from .networks import discriminator_net
 
 __all__ = ["DiscriminatorFlowModel"]
 
@@ -28,20 +30,17 @@ class DiscriminatorFlowModel(GenerativeModel):
     sampling_networks = ("discriminator",)
     is_particle_model = True
 
-    def __init__(self, cfg: DiscrFlowConfig, dim: int, batch_size: int = 128):
+    def __init__(self, cfg: DiscrFlowConfig, shape: int | tuple[int, ...], batch_size: int = 128):
         super().__init__()
-        self.cfg, self.dim, self.batch_size = cfg, dim, batch_size
-        n = cfg.net
-        self.networks["discriminator"] = TimeConditionedMLP(
-            dim,
-            1,
-            width=n.width,
-            depth=n.depth,
-            activation_name=n.activation,
-            embedding=cfg.time_embedding,
-            scale=cfg.time_scale,
+        self.shape = as_shape(shape)
+        self.cfg, self.dim, self.batch_size = cfg, math.prod(self.shape), batch_size
+        self.networks["discriminator"] = discriminator_net(
+            cfg.net,
+            self.shape,
+            time_embedding=cfg.time_embedding,
+            time_scale=cfg.time_scale,
+            key="model.net",
         )
-        init_network(self.networks["discriminator"], n)
         self.loss = GANLoss(cfg.loss)
         # "multi_time": the cached trajectory (N, B, D) and how many updates used it;
         # "persistent": the particles (B, D) and their step indices (B,)
@@ -63,7 +62,7 @@ class DiscriminatorFlowModel(GenerativeModel):
         grid = uniform_grid(0.0, 1.0, steps)
         if stop:
             grid = grid[: stop + 1]
-        prior = Gaussian.standard(self.dim)
+        prior = IsotropicGaussian(self.dim)
         return ParticleModel(self.cfg.eta * self.flow(), Euler(grid, record=record), prior)
 
     def simulate(self, x0: Tensor) -> Tensor:
@@ -136,8 +135,8 @@ class DiscriminatorFlowModel(GenerativeModel):
         obj = discriminator_objective(self.loss, d(fake, t)[:, 0], d(real, t)[:, 0])
         loss = -obj
         if c.gp_weight > 0:
-            pts = penalty_points("interpolates", real, fake, u)
-            loss = loss + c.gp_weight * gradient_penalty(lambda x: d(x, t)[:, 0], pts)
+            pts = penalty_points(c.gp_on, real, fake, u)
+            loss = loss + c.gp_weight * gradient_penalty(lambda x: d(x, t)[:, 0], pts, c.gp_center)
         opt["discriminator"].zero_grad(set_to_none=True)
         loss.backward()
         opt["discriminator"].step()

@@ -8,16 +8,19 @@ preconditioned denoiser D; solver = Heun / Euler / Euler–Maruyama on the EDM �
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
 from .. import ParticleModel
 from ..config import EDMConfig
-from ..distributions import Gaussian
+from ..distributions import IsotropicGaussian
 from ..flows import CallableScore, EDMFamily, EDMProbabilityFlow
 from ..generators import TimeConditionedMLP
 from ..solvers import Euler, EulerMaruyama, Heun, edm_grid
-from .base import GenerativeModel, SampleOutput, StepContext
+from .base import GenerativeModel, SampleOutput, StepContext, as_shape
+from .networks import denoiser_body
 
 __all__ = ["EDM", "EDMDenoiser", "edm_loss"]
 
@@ -26,7 +29,8 @@ class EDMDenoiser(nn.Module):
     """D(x, σ) = c_skip(σ) x + c_out(σ) F(c_in(σ) x, c_noise(σ)) (Karras et al., Table 1).
 
     c_skip = σ_d²/(σ² + σ_d²), c_out = σ σ_d/√(σ² + σ_d²), c_in = 1/√(σ² + σ_d²),
-    c_noise = ¼ ln σ; F is a noise-conditioned MLP.
+    c_noise = ¼ ln σ; F (``body``) is a noise-conditioned network on flat particles: an MLP
+    (the default, built from ``width``/``depth``/``activation``/``embedding``) or a U-Net.
     """
 
     def __init__(
@@ -34,17 +38,20 @@ class EDMDenoiser(nn.Module):
         dim: int,
         sigma_data: float,
         *,
-        width: int,
-        depth: int,
-        activation: str,
-        embedding: int,
+        body: nn.Module | None = None,
+        width: int = 512,
+        depth: int = 4,
+        activation: str = "leaky_relu",
+        embedding: int = 128,
     ):
         super().__init__()
         self.sigma_data = float(sigma_data)
         self.dim = dim
-        self.f = TimeConditionedMLP(
-            dim, dim, width=width, depth=depth, activation_name=activation, embedding=embedding
-        )
+        if body is None:  # the MLP body of the 2-D models
+            body = TimeConditionedMLP(
+                dim, dim, width=width, depth=depth, activation_name=activation, embedding=embedding
+            )
+        self.f = body
 
     def forward(self, x: Tensor, sigma: Tensor | float) -> Tensor:
         s = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
@@ -81,17 +88,12 @@ class EDM(GenerativeModel):
     sampling_networks = ("denoiser",)
     is_particle_model = True
 
-    def __init__(self, cfg: EDMConfig, dim: int, batch_size: int = 128):
+    def __init__(self, cfg: EDMConfig, shape: int | tuple[int, ...], batch_size: int = 128):
         super().__init__()
-        self.cfg, self.dim, self.batch_size = cfg, dim, batch_size
-        self.networks["denoiser"] = EDMDenoiser(
-            dim,
-            cfg.sigma_data,
-            width=cfg.net.width,
-            depth=cfg.net.depth,
-            activation=cfg.net.activation,
-            embedding=cfg.embedding_dim,
-        )
+        self.shape = as_shape(shape)
+        self.cfg, self.dim, self.batch_size = cfg, math.prod(self.shape), batch_size
+        body = denoiser_body(cfg.net, self.shape, cfg.embedding_dim, key="model.net")
+        self.networks["denoiser"] = EDMDenoiser(self.dim, cfg.sigma_data, body=body)
 
     @property
     def denoiser(self) -> EDMDenoiser:
@@ -121,10 +123,7 @@ class EDM(GenerativeModel):
         steps = steps or c.sampler_steps
         grid = edm_grid(steps, c.sigma_min, c.sigma_max, c.rho)
         score = CallableScore(self.score, self.dim)
-        prior = Gaussian(
-            torch.zeros(self.dim, dtype=torch.float64),
-            c.sigma_max**2 * torch.eye(self.dim, dtype=torch.float64),
-        )
+        prior = IsotropicGaussian(self.dim, c.sigma_max, dtype=torch.float64)
         if c.sampler == "heun":
             return ParticleModel(
                 EDMProbabilityFlow(score), Heun(grid, record=record, euler_last_step=True), prior

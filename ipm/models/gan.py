@@ -7,23 +7,28 @@ Eq. 25, whose gradient is that of the generator loss E_z[c∘f(g(z))]).
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
 from .. import InteractingParticleModel
 from ..config import GANConfig
 from ..flows import DiscriminatorFlow, GANLoss, discriminator_objective
-from ..generators import MLP
-from .base import GenerativeModel, SampleOutput, StepContext, init_network, sample_generator
+from .base import GenerativeModel, SampleOutput, StepContext, as_shape, sample_generator
+from .networks import discriminator_net, generator_net
 
 __all__ = ["GAN", "gradient_penalty"]
 
 
-def gradient_penalty(f, x: Tensor) -> Tensor:
-    """R(f) = E[(‖∇f(x)‖ − 1)²] at the points x (Gulrajani et al. 2017)."""
+def gradient_penalty(f, x: Tensor, center: float = 1.0) -> Tensor:
+    """R(f) = E[(‖∇f(x)‖ − c)²] at the points x: c = 1 as in Gulrajani et al. (2017), c = 0 the
+    zero-centred penalty of the paper's image Discriminator Flows (Table 4, "GP center 0")."""
     x = x.detach().requires_grad_(True)
     (g,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)
-    return ((g.norm(dim=1) - 1) ** 2).mean()
+    if center == 0:
+        return (g * g).sum(1).mean()
+    return ((g.norm(dim=1) - center) ** 2).mean()
 
 
 def penalty_points(on: str, real: Tensor, fake: Tensor, u: Tensor) -> Tensor:
@@ -37,18 +42,20 @@ def penalty_points(on: str, real: Tensor, fake: Tensor, u: Tensor) -> Tensor:
 
 class GAN(GenerativeModel):
     name = "gan"
-    composition = "discriminator flow −∇(c∘f) (20) × MLP generator (Int-PM, Eq. 25)"
+    composition = (
+        "discriminator flow −∇(c∘f) (20) × generator (MLP / DCGAN / ResNet; Int-PM, Eq. 25)"
+    )
     sampling_networks = ("generator",)
 
-    def __init__(self, cfg: GANConfig, dim: int, batch_size: int = 128):
+    def __init__(self, cfg: GANConfig, shape: int | tuple[int, ...], batch_size: int = 128):
         super().__init__()
-        self.cfg, self.dim, self.batch_size = cfg, dim, batch_size
-        g, d = cfg.generator, cfg.discriminator
-        self.networks["generator"] = init_network(
-            MLP(cfg.latent_dim, dim, g.width, g.depth, g.activation), g
+        self.shape = as_shape(shape)
+        self.cfg, self.dim, self.batch_size = cfg, math.prod(self.shape), batch_size
+        self.networks["generator"] = generator_net(
+            cfg.generator, cfg.latent_dim, self.shape, key="model.generator"
         )
-        self.networks["discriminator"] = init_network(
-            MLP(dim, 1, d.width, d.depth, d.activation), d
+        self.networks["discriminator"] = discriminator_net(
+            cfg.discriminator, self.shape, key="model.discriminator"
         )
         self.loss = GANLoss(cfg.loss)
 
@@ -73,7 +80,9 @@ class GAN(GenerativeModel):
         loss = -obj
         if self.cfg.gp_weight > 0:
             pts = penalty_points(self.cfg.gp_on, real, fake, u)
-            loss = loss + self.cfg.gp_weight * gradient_penalty(lambda x: d(x)[:, 0], pts)
+            loss = loss + self.cfg.gp_weight * gradient_penalty(
+                lambda x: d(x)[:, 0], pts, self.cfg.gp_center
+            )
         opt["discriminator"].zero_grad(set_to_none=True)
         loss.backward()
         opt["discriminator"].step()

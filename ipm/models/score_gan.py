@@ -9,6 +9,7 @@ an Int-PM by the practical update of Eq. 27.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -17,10 +18,10 @@ from torch import Tensor
 from .. import InteractingParticleModel
 from ..config import ScoreGANConfig
 from ..flows import CallableScore, Flow, ScoreDifference
-from ..generators import MLP
 from ..solvers import edm_sigma_from_uniform
-from .base import GenerativeModel, SampleOutput, StepContext, init_network, sample_generator
+from .base import GenerativeModel, SampleOutput, StepContext, as_shape, sample_generator
 from .edm import EDM, EDMDenoiser, edm_loss
+from .networks import denoiser_body, generator_net
 
 __all__ = ["ScoreGAN", "load_edm"]
 
@@ -37,7 +38,7 @@ def load_edm(path: str | Path, device: torch.device | str = "cpu") -> EDM:
         raise ValueError(
             f"model.edm_checkpoint: {ckpt} is a {cfg.model.name!r} run, expected an 'edm' run"
         )
-    edm = EDM(cfg.model, int(payload["dim"]))
+    edm = EDM(cfg.model, payload.get("shape") or int(payload["dim"]))
     nets = payload.get("ema") or payload["networks"]
     edm.denoiser.load_state_dict(nets["denoiser"])
     edm.denoiser.requires_grad_(False).eval()
@@ -46,31 +47,30 @@ def load_edm(path: str | Path, device: torch.device | str = "cpu") -> EDM:
 
 class ScoreGAN(GenerativeModel):
     name = "score_gan"
-    composition = "score difference (19/26) of EDM data score and learned generated score × MLP generator (Int-PM, Eq. 27)"
+    composition = "score difference (19/26) of EDM data score and learned generated score × generator (MLP / DCGAN / ResNet; Int-PM, Eq. 27)"
     sampling_networks = ("generator",)
 
     def __init__(
-        self, cfg: ScoreGANConfig, dim: int, batch_size: int = 128, data_score: EDM | None = None
+        self,
+        cfg: ScoreGANConfig,
+        shape: int | tuple[int, ...],
+        batch_size: int = 128,
+        data_score: EDM | None = None,
     ):
         super().__init__()
-        self.cfg, self.dim, self.batch_size = cfg, dim, batch_size
+        self.shape = as_shape(shape)
+        self.cfg, self.dim, self.batch_size = cfg, math.prod(self.shape), batch_size
         self.data_edm = data_score if data_score is not None else load_edm(cfg.edm_checkpoint)
-        if self.data_edm.dim != dim:
+        if self.data_edm.shape != self.shape:
             raise ValueError(
-                f"model.edm_checkpoint: the EDM models D={self.data_edm.dim}, the data has D={dim}"
+                f"model.edm_checkpoint: the EDM models data of shape {self.data_edm.shape}, "
+                f"the data has shape {self.shape}"
             )
-        g, s = cfg.generator, cfg.score_net
-        self.networks["generator"] = init_network(
-            MLP(cfg.latent_dim, dim, g.width, g.depth, g.activation), g
+        self.networks["generator"] = generator_net(
+            cfg.generator, cfg.latent_dim, self.shape, key="model.generator"
         )
-        self.networks["gen_score"] = EDMDenoiser(
-            dim,
-            cfg.sigma_data,
-            width=s.width,
-            depth=s.depth,
-            activation=s.activation,
-            embedding=cfg.embedding_dim,
-        )
+        body = denoiser_body(cfg.score_net, self.shape, cfg.embedding_dim, key="model.score_net")
+        self.networks["gen_score"] = EDMDenoiser(self.dim, cfg.sigma_data, body=body)
 
     def to(self, device):
         super().to(device)

@@ -1,0 +1,48 @@
+"""Data sets, all read locally (nothing is downloaded): the 2-D Gaussians, scikit-learn's 8×8
+digits, MNIST from its IDX files, and image folders (CelebA). Each is a distribution of flat
+particles with ``shape``, ``dim`` and ``sample(n, generator=...)``."""
+
+from __future__ import annotations
+
+from .digits import load_digits
+from .errors import DataError
+from .folder import ENV_CELEBA, ImageFolder, load_image
+from .images import ImageData, TensorImages
+from .mnist import ENV_MNIST, MNIST_FILES, load_mnist, read_idx
+
+__all__ = [
+    "ENV_CELEBA",
+    "ENV_MNIST",
+    "MNIST_FILES",
+    "DataError",
+    "ImageData",
+    "ImageFolder",
+    "TensorImages",
+    "data_shape",
+    "dataset",
+    "load_digits",
+    "load_image",
+    "load_mnist",
+    "read_idx",
+]
+
+
+def dataset(cfg):
+    """The distribution a ``data:`` config section describes (:mod:`ipm.config` data classes)."""
+    name = cfg.name
+    if name == "gaussians":
+        from ..distributions import circle_of_gaussians
+
+        return circle_of_gaussians(cfg.n_modes, cfg.radius, cfg.std)
+    if name == "digits":
+        return load_digits(cfg.size)[0]
+    if name == "mnist":
+        return load_mnist(cfg.root, cfg.split)[0]
+    if name == "image_folder":
+        return ImageFolder(cfg.root, cfg.size, cfg.channels)
+    raise ValueError(f"data.name: unknown data set {name!r}")
+
+
+def data_shape(dist) -> tuple[int, ...]:
+    """(D,) for vectors, (C, H, W) for image data sets."""
+    return tuple(getattr(dist, "shape", None) or (dist.dim,))

@@ -1,0 +1,170 @@
+"""An EDM-style U-Net (DDPM++ blocks; Song et al. 2021, Karras et al. 2022 ``SongUNet``): the
+denoiser body F(x, c_noise) of the paper's EDM and Score-GAN score networks on images (Tables 5, 7).
+
+Blocks: GroupNorm → SiLU → conv3 (with ×2 down/up-sampling) → adaptive GroupNorm by the noise
+embedding, (1 + scale) ⊙ h + shift → SiLU → dropout → conv3 (zero-initialised); residual 1×1
+shortcut; sum scaled by 1/√2; multi-head self-attention at the resolutions listed. The noise
+embedding is positional (or Fourier) of size ``embedding``, mapped by a 2-layer SiLU MLP to
+4·``width`` channels. Convolutions use EDM's uniform Kaiming initialisation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .attention import _groups
+from .embeddings import make_embedding
+
+__all__ = ["UNet"]
+
+
+def _kaiming_uniform_(w: Tensor, scale: float = 1.0) -> Tensor:
+    """EDM's 'kaiming_uniform': U(±√(3/fan_in)) times ``scale`` (0 for output layers)."""
+    fan_in = w.shape[1] * w[0, 0].numel() if w.ndim > 1 else w.shape[0]
+    with torch.no_grad():
+        return w.uniform_(-1, 1).mul_(math.sqrt(3 / fan_in) * scale)
+
+
+def _conv(cin: int, cout: int, k: int, scale: float = 1.0) -> nn.Conv2d:
+    c = nn.Conv2d(cin, cout, k, padding=k // 2)
+    _kaiming_uniform_(c.weight, scale)
+    nn.init.zeros_(c.bias)
+    c._keep_init = True
+    return c
+
+
+def _linear(cin: int, cout: int, scale: float = 1.0) -> nn.Linear:
+    lin = nn.Linear(cin, cout)
+    _kaiming_uniform_(lin.weight, scale)
+    nn.init.zeros_(lin.bias)
+    return lin
+
+
+class _Attention(nn.Module):
+    def __init__(self, ch: int, head_channels: int = 64):
+        super().__init__()
+        self.heads = max(1, ch // head_channels)
+        self.norm = nn.GroupNorm(_groups(ch), ch, eps=1e-6)
+        self.qkv = _conv(ch, 3 * ch, 1)
+        self.proj = _conv(ch, ch, 1, scale=0.0)
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, c, h, w = x.shape
+        q, k, v = self.qkv(self.norm(x)).reshape(n, 3, self.heads, c // self.heads, h * w).unbind(1)
+        a = F.scaled_dot_product_attention(
+            q.transpose(-1, -2), k.transpose(-1, -2), v.transpose(-1, -2)
+        )
+        return self.proj(a.transpose(-1, -2).reshape(n, c, h, w))
+
+
+class _Block(nn.Module):
+    def __init__(self, cin, cout, emb, *, dropout=0.0, attention=False, resample=""):
+        super().__init__()
+        self.resample = resample
+        self.norm0 = nn.GroupNorm(_groups(cin), cin, eps=1e-6)
+        self.conv0 = _conv(cin, cout, 3)
+        self.affine = _linear(emb, 2 * cout)
+        self.norm1 = nn.GroupNorm(_groups(cout), cout, eps=1e-6)
+        self.dropout = nn.Dropout(dropout)
+        self.conv1 = _conv(cout, cout, 3, scale=1e-5)
+        self.skip = _conv(cin, cout, 1) if (cin != cout or resample) else None
+        self.attn = _Attention(cout) if attention else None
+
+    def _rs(self, x: Tensor) -> Tensor:
+        if self.resample == "down":
+            return F.avg_pool2d(x, 2)
+        if self.resample == "up":
+            return F.interpolate(x, scale_factor=2.0, mode="nearest")
+        return x
+
+    def forward(self, x: Tensor, emb: Tensor) -> Tensor:
+        h = self.conv0(self._rs(F.silu(self.norm0(x))))
+        scale, shift = self.affine(emb)[:, :, None, None].to(h.dtype).chunk(2, dim=1)
+        h = F.silu(self.norm1(h) * (1 + scale) + shift)
+        h = self.conv1(self.dropout(h))
+        s = self._rs(x)
+        h = (h + (self.skip(s) if self.skip is not None else s)) / math.sqrt(2)
+        if self.attn is not None:
+            h = (h + self.attn(h)) / math.sqrt(2)
+        return h
+
+
+class UNet(nn.Module):
+    """F(x, c_noise): images (N, C, H, W) and a noise label per sample → (N, C, H, W)."""
+
+    def __init__(
+        self,
+        channels: int,
+        size: int,
+        width: int = 16,
+        *,
+        channel_mult: tuple[int, ...] = (1, 2, 2),
+        num_blocks: int = 2,
+        attention: tuple[int, ...] = (16,),
+        dropout: float = 0.0,
+        embedding: int = 256,
+        embedding_kind: str = "positional",
+        embedding_scale: float = 16.0,
+    ):
+        super().__init__()
+        if size % 2 ** (len(channel_mult) - 1):
+            raise ValueError(
+                f"size: {size} is not divisible by 2^{len(channel_mult) - 1} (channel_mult {channel_mult})"
+            )
+        self.in_shape = (channels, size, size)
+        emb = 4 * width
+        self.embed = make_embedding(embedding_kind, embedding, embedding_scale)
+        self.map = nn.Sequential(_linear(embedding, emb), nn.SiLU(), _linear(emb, emb), nn.SiLU())
+        self.conv_in = _conv(channels, width * channel_mult[0], 3)
+        self.enc = nn.ModuleList()
+        skips = [width * channel_mult[0]]
+        cout, res = width * channel_mult[0], size
+        for level, mult in enumerate(channel_mult):
+            if level > 0:
+                self.enc.append(_Block(cout, cout, emb, dropout=dropout, resample="down"))
+                res //= 2
+                skips.append(cout)
+            for _ in range(num_blocks):
+                cin, cout = cout, width * mult
+                self.enc.append(_Block(cin, cout, emb, dropout=dropout, attention=res in attention))
+                skips.append(cout)
+        self.mid = nn.ModuleList(
+            [
+                _Block(cout, cout, emb, dropout=dropout, attention=True),
+                _Block(cout, cout, emb, dropout=dropout),
+            ]
+        )
+        self.dec = nn.ModuleList()
+        for level, mult in reversed(list(enumerate(channel_mult))):
+            for i in range(num_blocks + 1):
+                cin, cout = cout + skips.pop(), width * mult
+                att = i == num_blocks and res in attention
+                self.dec.append(_Block(cin, cout, emb, dropout=dropout, attention=att))
+            if level > 0:
+                self.dec.append(_Block(cout, cout, emb, dropout=dropout, resample="up"))
+                res *= 2
+        self.norm_out = nn.GroupNorm(_groups(cout), cout, eps=1e-6)
+        self.conv_out = _conv(cout, channels, 3, scale=1e-5)
+
+    def forward(self, x: Tensor, c_noise: Tensor | float) -> Tensor:
+        if x.shape[1:] != self.in_shape:
+            raise ValueError(f"x: expected shape (N, {self.in_shape}), got {tuple(x.shape)}")
+        c = torch.as_tensor(c_noise, dtype=x.dtype, device=x.device)
+        c = c.expand(x.shape[0]) if c.ndim == 0 else c
+        emb = self.map(self.embed(c).to(x.dtype))
+        h = self.conv_in(x)
+        hs = [h]
+        for b in self.enc:
+            h = b(h, emb)
+            hs.append(h)
+        for b in self.mid:
+            h = b(h, emb)
+        for b in self.dec:
+            if b.resample != "up":
+                h = torch.cat([h, hs.pop()], dim=1)
+            h = b(h, emb)
+        return self.conv_out(F.silu(self.norm_out(h)))
