@@ -6,7 +6,9 @@ wrong type or an out-of-range value raises :class:`ConfigError` naming the key p
 (``model.optim.lr``) and what was expected.
 
 The ``model`` section is a tagged union on ``model.name``: ``edm``, ``gan``, ``score_gan``,
-``discr_flow`` (the paper's four models, Tables 4–7).
+``discr_flow`` (the paper's four models, Tables 4–7), ``sd_flow`` and ``dmmd`` (the related
+systems of seeds 002 and 004). Networks (``kind``: mlp, dcgan, resnet, unet) and data
+(``name``: gaussians, digits, mnist, image_folder) are tagged unions too.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Literal, Union  # noqa: F401 (Union: get_origin checks)
 __all__ = [
     "ConfigError",
     "DCGANConfig",
+    "DMMDConfig",
     "DataConfig",
     "DigitsData",
     "DiscrFlowConfig",
@@ -35,6 +38,7 @@ __all__ = [
     "OptimConfig",
     "ResNetConfig",
     "RunConfig",
+    "SDFlowConfig",
     "ScoreGANConfig",
     "TrainConfig",
     "UNetConfig",
@@ -397,12 +401,82 @@ class DiscrFlowConfig:
         _net_kinds(self, "net", ("mlp", "dcgan", "resnet"))
 
 
-ModelConfig = EDMConfig | GANConfig | ScoreGANConfig | DiscrFlowConfig
+@dataclass(frozen=True)
+class SDFlowConfig:
+    """Score-difference flow (Weber, arXiv 2304.12906) with two learned denoisers: the target
+    (data) and the source (the particles as they move). ``variant="particles"``: a pool of
+    ``n_particles`` particles is the model (a PM); ``"generator"``: a generator follows the same
+    field (an Int-PM)."""
+
+    name: Literal["sd_flow"] = "sd_flow"
+    variant: Literal["particles", "generator"] = "particles"
+    n_particles: int = 10_000
+    move_batch: int = 0  # particles moved per step (0: the whole pool)
+    warmup: int = 0  # steps that train the denoisers only, before the flow starts
+    eta: float = 0.5
+    sigma_min: float = 0.05
+    sigma_max: float = 5.0
+    rho: float = 3.0
+    sigma_data: float = 0.5
+    data_steps: int = 1  # denoising steps of the target (data) denoiser per flow step
+    score_steps: int = 1  # denoising steps of the source denoiser per flow step
+    score_loss: Literal["plain", "edm"] = "edm"
+    net: NetConfig = field(default_factory=MLPConfig)
+    embedding_dim: int = 128
+    latent_dim: int = 128
+    generator: NetConfig = field(default_factory=MLPConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
+    g_optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
+
+    def __post_init__(self):
+        _positive(self, "n_particles", "eta", "sigma_min", "sigma_max", "rho", "sigma_data")
+        _positive(self, "data_steps", "score_steps", "embedding_dim", "latent_dim")
+        _non_negative(self, "move_batch", "warmup")
+        _sigma_range(self)
+        _net_kinds(self, "net", ("mlp", "unet"))
+        _net_kinds(self, "generator", ("mlp", "dcgan", "resnet"))
+
+
+@dataclass(frozen=True)
+class DMMDConfig:
+    """Diffusion-MMD gradient flow (Galashov, De Bortoli, Gretton, arXiv 2405.06780): a
+    noise-conditional feature map φ(x, t) trained, without adversarial training, to maximise
+    MMD² between clean data and data noised by a forward diffusion at level t; sampling follows
+    the noise-adaptive MMD gradient flow from t = 1 down to ``t_min``."""
+
+    name: Literal["dmmd"] = "dmmd"
+    features: int = 64  # dimension of φ(x, t): the linear kernel k_t(x, y) = ⟨φ(x, t), φ(y, t)⟩
+    net: NetConfig = field(default_factory=MLPConfig)
+    time_embedding: int = 128
+    time_scale: float = 16.0
+    t_min: float = 0.001
+    levels_per_step: int = 4  # noise levels per training batch (the batch splits evenly)
+    gp_weight: float = 0.1  # gradient penalty on the witness, (‖∇f‖ − 1)² at interpolates
+    l2_weight: float = 0.001  # penalty on E‖φ‖² (both batches)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.5, 0.999)))
+    # sampling (noise-adaptive MMD gradient flow)
+    flow_levels: int = 50  # noise levels from t = 1 to t_min
+    steps_per_level: int = 4  # gradient steps on the particles at each level
+    eta: float = 1.0  # particle step size
+    reference: int = 2048  # clean data points held for the data mean embedding at sampling
+    noise_injection: float = 0.0  # std of noise added to the particles at each level (× σ_t)
+
+    def __post_init__(self):
+        _positive(self, "features", "time_embedding", "time_scale", "t_min", "levels_per_step")
+        _positive(self, "flow_levels", "steps_per_level", "eta", "reference")
+        _non_negative(self, "gp_weight", "l2_weight", "noise_injection")
+        _require(self.t_min < 1, "t_min", f"expected < 1, got {self.t_min}")
+        _net_kinds(self, "net", ("mlp", "dcgan", "resnet"))
+
+
+ModelConfig = EDMConfig | GANConfig | ScoreGANConfig | DiscrFlowConfig | SDFlowConfig | DMMDConfig
 MODEL_CONFIGS: dict[str, type] = {
     "edm": EDMConfig,
     "gan": GANConfig,
     "score_gan": ScoreGANConfig,
     "discr_flow": DiscrFlowConfig,
+    "sd_flow": SDFlowConfig,
+    "dmmd": DMMDConfig,
 }
 
 

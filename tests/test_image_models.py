@@ -17,6 +17,7 @@ from tests.image_fixtures import fake_image_folder, fake_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ["edm", "gan", "score_gan", "discr_flow"]
+RELATED = ["sd_flow", "dmmd"]  # MNIST configs only (no paper config for CelebA)
 
 
 @pytest.fixture(scope="module")
@@ -50,15 +51,27 @@ def _two_steps(cfg, data, shape, edm_cfg=None):
     return model
 
 
-@pytest.mark.parametrize("dataset_name", ["mnist", "celeba"])
-@pytest.mark.parametrize("model_name", MODELS)
+@pytest.mark.parametrize(
+    "dataset_name,model_name",
+    [(d, m) for d in ("mnist", "celeba") for m in MODELS] + [("mnist", m) for m in RELATED],
+)
 def test_full_config_two_steps_at_batch_2(dataset_name, model_name, roots):
-    sets = [f"data.root={roots[dataset_name]}", "train.batch_size=2"]
+    base = sets = [f"data.root={roots[dataset_name]}", "train.batch_size=2"]
+    if model_name == "sd_flow":
+        sets = [*base, "model.warmup=0"]  # the flow acts in both steps
+    if model_name == "dmmd":
+        sets = [
+            *base,
+            "model.levels_per_step=1",
+            "model.reference=4",
+            "model.flow_levels=1",
+            "model.steps_per_level=2",
+        ]
     cfg = load_config(ROOT / f"experiments/configs/{dataset_name}/{model_name}.yaml", sets)
     data = dataset(cfg.data)
     shape = data_shape(data)
     assert shape == ((1, 32, 32) if dataset_name == "mnist" else (3, 64, 64))
-    edm = load_config(ROOT / f"experiments/configs/{dataset_name}/edm.yaml", sets)
+    edm = load_config(ROOT / f"experiments/configs/{dataset_name}/edm.yaml", base)
     model = _two_steps(cfg, data, shape, edm)
     with torch.no_grad():  # the cheapest sampling: a generator pass, or 2 network evaluations
         s = model.sample(2, generator=torch.Generator().manual_seed(0), nfe=2)

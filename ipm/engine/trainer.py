@@ -367,6 +367,7 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu", *, use_ema
     if use_ema and payload.get("ema"):
         for n, sd in payload["ema"].items():
             model.networks[n].load_state_dict(sd)
+    model.load_extra_state(payload.get("extra", {}))
     for m in model.networks.values():
         m.eval()
     return cfg, model.to(torch.device(device)), payload

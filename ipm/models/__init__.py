@@ -7,6 +7,8 @@ model                   flow (h_ρ)                                   generator
 :class:`GAN`            discriminator flow −∇(c∘f) (20)               MLP (Int-PM)
 :class:`ScoreGAN`       score difference (19, 26)                    MLP (Int-PM)
 :class:`DiscriminatorFlowModel`  time-conditioned discriminator flow (20)  none
+:class:`SDFlow`         score difference (19) of two learned denoisers  none / generator
+:class:`DMMD`           noise-adaptive MMD gradient flow (seed 004)   none
 ======================  ===========================================  ==================
 """
 
@@ -15,17 +17,21 @@ from __future__ import annotations
 from ..config import RunConfig
 from .base import GenerativeModel, SampleOutput, StepContext
 from .discr_flow import DiscriminatorFlowModel
+from .dmmd import DMMD
 from .edm import EDM, EDMDenoiser, edm_loss
 from .gan import GAN, gradient_penalty
 from .score_gan import ScoreGAN, load_edm
+from .sd_flow import SDFlow
 
 __all__ = [
+    "DMMD",
     "EDM",
     "GAN",
     "DiscriminatorFlowModel",
     "EDMDenoiser",
     "GenerativeModel",
     "SampleOutput",
+    "SDFlow",
     "ScoreGAN",
     "StepContext",
     "build_model",
@@ -39,6 +45,8 @@ MODELS: dict[str, type[GenerativeModel]] = {
     "gan": GAN,
     "score_gan": ScoreGAN,
     "discr_flow": DiscriminatorFlowModel,
+    "sd_flow": SDFlow,
+    "dmmd": DMMD,
 }
 
 

@@ -110,15 +110,16 @@ def discriminator_net(
     *,
     time_embedding: int = 0,
     time_scale: float = 16.0,
+    out: int = 1,
     key="discriminator",
 ):
-    """Flat x (N, D) [, t] → (N, 1); time-conditioned when ``time_embedding`` > 0."""
+    """Flat x (N, D) [, t] → (N, ``out``); time-conditioned when ``time_embedding`` > 0."""
     d = math.prod(shape)
     if isinstance(cfg, MLPConfig):
         if time_embedding:
             net = TimeConditionedMLP(
                 d,
-                1,
+                out,
                 width=cfg.width,
                 depth=cfg.depth,
                 activation_name=cfg.activation,
@@ -126,7 +127,7 @@ def discriminator_net(
                 scale=time_scale,
             )
         else:
-            net = MLP(d, 1, cfg.width, cfg.depth, cfg.activation)
+            net = MLP(d, out, cfg.width, cfg.depth, cfg.activation)
     elif isinstance(cfg, DCGANConfig):
         img = _need_images(cfg, shape, key)
         net = FlatImage(
@@ -138,6 +139,7 @@ def discriminator_net(
                 activation_name=cfg.activation,
                 time_embedding=time_embedding,
                 time_scale=time_scale,
+                out_features=out,
             ),
             img,
         )
@@ -152,6 +154,7 @@ def discriminator_net(
                 activation_name=cfg.activation,
                 time_embedding=time_embedding,
                 time_scale=time_scale,
+                out_features=out,
             ),
             img,
         )

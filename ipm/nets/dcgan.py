@@ -69,7 +69,8 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """x (N, C, H, W) → Conv ×½ (bias) → k−1 ×[Conv ×½, BN, act] → Conv 4×4 → (N, 1).
+    """x (N, C, H, W) → Conv ×½ (bias) → k−1 ×[Conv ×½, BN, act] → Conv 4×4 → (N, 1)
+    (or (N, ``out_features``): a feature map, e.g. DMMD's).
 
     With ``time_embedding`` > 0 it is f(x, t): every convolution output but the last is modulated
     by a :class:`TimeAffine` of the embedding of t before its activation.
@@ -86,11 +87,13 @@ class DCGANDiscriminator(nn.Module):
         time_embedding: int = 0,
         embedding_kind: str = "fourier",
         time_scale: float = 16.0,
+        out_features: int = 1,
     ):
         super().__init__()
         k = dcgan_stages(size)
         self.in_shape = (channels, size, size)
         self.time_conditioned = time_embedding > 0
+        self.out_features = out_features
         chans = [width * 2**i for i in range(k)]
         self.convs = nn.ModuleList([nn.Conv2d(channels, chans[0], 4, 2, 1, bias=True)])
         self.norms = nn.ModuleList([nn.Identity()])
@@ -98,7 +101,7 @@ class DCGANDiscriminator(nn.Module):
             self.convs.append(nn.Conv2d(a, b, 4, 2, 1, bias=not batch_norm))
             self.norms.append(nn.BatchNorm2d(b) if batch_norm else nn.Identity())
         self.act = activation(activation_name)
-        self.out = nn.Conv2d(chans[-1], 1, 4, 1, 0)
+        self.out = nn.Conv2d(chans[-1], out_features, 4, 1, 0)
         if self.time_conditioned:
             self.embed = make_embedding(embedding_kind, time_embedding, time_scale)
             self.mods = nn.ModuleList([TimeAffine(time_embedding, c) for c in chans])
@@ -113,7 +116,7 @@ class DCGANDiscriminator(nn.Module):
             if e is not None:
                 h = self.mods[i](h, e)
             h = self.act(h)
-        return self.out(h).reshape(x.shape[0], 1)
+        return self.out(h).reshape(x.shape[0], self.out_features)
 
 
 def _time_embedding(net: nn.Module, x: Tensor, t) -> Tensor | None:

@@ -115,6 +115,7 @@ class ResNetDiscriminator(nn.Module):
         time_embedding: int = 0,
         embedding_kind: str = "fourier",
         time_scale: float = 16.0,
+        out_features: int = 1,
     ):
         super().__init__()
         k = dcgan_stages(size)
@@ -131,7 +132,7 @@ class ResNetDiscriminator(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.attn = nn.ModuleDict(attn)
         self.act = activation(activation_name)
-        self.head = nn.Linear(cin, 1)
+        self.head = nn.Linear(cin, out_features)
         if self.time_conditioned:
             self.embed = make_embedding(embedding_kind, time_embedding, time_scale)
 

@@ -1,0 +1,170 @@
+"""The score-difference (SD) flow of Weber (arXiv 2304.12906) with learned denoisers.
+
+Weber shows that moving source samples y ~ q along the score difference ∇log p(y) − ∇log q(y)
+is the direction of steepest descent of KL(q‖p), and that it suffices to align the *proxies*
+p̃ = p ⋆ N(0, σ²I) and q̃ = q ⋆ N(0, σ²I) (aligned proxies ⇔ aligned originals). With a denoiser
+per proxy, Tweedie's formula ∇log p̃(ỹ) = (D_p(ỹ, σ) − ỹ)/σ² turns the proxy score difference
+into a difference of denoisers:
+
+    σ² (∇log p̃ − ∇log q̃)(ỹ) = D_p(ỹ, σ) − D_q(ỹ, σ).
+
+This is Eq. 19 of Franceschi et al. (μ_p = μ_ρ = 1; :class:`~ipm.flows.ScoreDifference`). Here
+both denoisers are learned (EDM preconditioning, :class:`~ipm.models.edm.EDMDenoiser`): D_p on
+data, D_q on the current particles, re-trained as the particles move (as the generated score is
+in Score GAN). Each training step:
+
+0. (the first ``warmup`` steps train the denoisers only)
+1. ``data_steps`` denoising-score-matching steps (Eq. 23) of D_p on data;
+2. ``score_steps`` steps of D_q on the current particles (or generator samples);
+3. the flow step, σ drawn by Eq. 28, ỹ = y + σε:
+   - ``variant="particles"`` (a PM): y ← y + η (D_p(ỹ, σ) − D_q(ỹ, σ)) for the moved particles;
+   - ``variant="generator"`` (an Int-PM): one generator step on the loss −g(z)ᵀ sg(v) with the
+     same v = D_p(ỹ, σ) − D_q(ỹ, σ) (Eq. 25).
+
+Composition: flow = score difference (Eq. 19) of two learned denoisers × no generator (the pool
+of particles) or a generator.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from .. import InteractingParticleModel
+from ..config import SDFlowConfig
+from ..solvers import edm_sigma_from_uniform
+from .base import GenerativeModel, SampleOutput, StepContext, as_shape, sample_generator
+from .edm import EDMDenoiser, edm_loss
+from .networks import denoiser_body, generator_net
+from .score_gan import _FixedField
+
+__all__ = ["SDFlow"]
+
+
+class SDFlow(GenerativeModel):
+    name = "sd_flow"
+    composition = "score difference (19) of two learned denoisers × no generator / a generator"
+
+    def __init__(self, cfg: SDFlowConfig, shape: int | tuple[int, ...], batch_size: int = 128):
+        super().__init__()
+        self.shape = as_shape(shape)
+        self.cfg, self.dim, self.batch_size = cfg, math.prod(self.shape), batch_size
+        for name in ("data_den", "source_den"):
+            body = denoiser_body(cfg.net, self.shape, cfg.embedding_dim, key="model.net")
+            self.networks[name] = EDMDenoiser(self.dim, cfg.sigma_data, body=body)
+        if cfg.variant == "generator":
+            self.networks["generator"] = generator_net(
+                cfg.generator, cfg.latent_dim, self.shape, key="model.generator"
+            )
+            self.sampling_networks = ("generator",)
+        self.particles: Tensor | None = None  # the pool (variant "particles"), (M, D)
+        self.step = 0  # training steps done (the flow starts after cfg.warmup)
+
+    def optimizer_specs(self):
+        c = self.cfg
+        specs = {
+            n: (list(self.networks[n].parameters()), c.optim) for n in ("data_den", "source_den")
+        }
+        if c.variant == "generator":
+            specs["generator"] = (list(self.networks["generator"].parameters()), c.g_optim)
+        return specs
+
+    def draw_sigma(self, ctx: StepContext, n: int) -> Tensor:
+        """σ by Eq. 28 (u ~ U[0, 1])."""
+        c = self.cfg
+        return edm_sigma_from_uniform(ctx.rand(n), c.sigma_min, c.sigma_max, c.rho)
+
+    def _dsm_step(self, name: str, x: Tensor, ctx: StepContext, opt) -> Tensor:
+        b = x.shape[0]
+        sigma, noise = self.draw_sigma(ctx, b), ctx.randn(b, self.dim)
+        loss = edm_loss(
+            self.net(name), x, sigma, noise, self.cfg.sigma_data, self.cfg.score_loss == "edm"
+        )
+        opt[name].zero_grad(set_to_none=True)
+        loss.backward()
+        opt[name].step()
+        return loss.detach()
+
+    @torch.no_grad()
+    def denoiser_difference(self, y: Tensor, sigma: Tensor) -> Tensor:
+        """D_p(y, σ) − D_q(y, σ) = σ² (∇log p̃_σ − ∇log q̃_σ)(y), one σ per row."""
+        return self.networks["data_den"](y, sigma) - self.networks["source_den"](y, sigma)
+
+    def _source_batch(self, ctx: StepContext, b: int) -> Tensor:
+        if self.cfg.variant == "generator":
+            with torch.no_grad():
+                return self.net("generator")(ctx.randn(b, self.cfg.latent_dim))
+        return self.particles[ctx.randint(self.particles.shape[0], b)]
+
+    def train_step(self, ctx: StepContext, opt) -> dict:
+        b, c = self.batch_size, self.cfg
+        if c.variant == "particles" and self.particles is None:
+            if ctx.world > 1:
+                raise ValueError("model.variant: the particle pool of sd_flow is single-process")
+            self.particles = torch.randn(c.n_particles, self.dim, generator=ctx.rng).to(ctx.device)
+        for _ in range(c.data_steps):
+            d_loss = self._dsm_step("data_den", ctx.data_batch(b), ctx, opt)
+        for _ in range(c.score_steps):
+            s_loss = self._dsm_step("source_den", self._source_batch(ctx, b), ctx, opt)
+        out = {"data_loss": d_loss, "source_loss": s_loss}
+        self.step += 1
+        if self.step <= c.warmup:  # denoisers only: D_p learns the data, D_q the initial source
+            return out
+        if c.variant == "generator":
+            z = ctx.randn(b, c.latent_dim)
+            sigma, eps = self.draw_sigma(ctx, b), ctx.randn(b, self.dim)
+            with torch.no_grad():
+                y = self.networks["generator"](z)
+                v = self.denoiser_difference(y + sigma[:, None] * eps, sigma)
+            step = InteractingParticleModel(
+                _FixedField(v), self.net("generator"), opt["generator"]
+            ).step(z)
+            out["particles"] = step.x
+            return out
+        m = self.particles.shape[0]
+        if c.move_batch and c.move_batch < m:
+            idx = torch.randint(m, (c.move_batch,), generator=ctx.rng).to(ctx.device)
+        else:
+            idx = torch.arange(m, device=ctx.device)
+        n = idx.shape[0]
+        sigma = edm_sigma_from_uniform(
+            torch.rand(n, generator=ctx.rng), c.sigma_min, c.sigma_max, c.rho
+        ).to(ctx.device)
+        eps = torch.randn(n, self.dim, generator=ctx.rng).to(ctx.device)
+        y = self.particles[idx]
+        y = y + c.eta * self.denoiser_difference(y + sigma[:, None] * eps, sigma)
+        self.particles[idx] = y
+        out["particles"] = y
+        return out
+
+    def extra_state(self) -> dict[str, Tensor]:
+        state = {"step": torch.tensor(self.step)}
+        if self.particles is not None:
+            state["particles"] = self.particles.cpu()
+        return state
+
+    def load_extra_state(self, state: dict[str, Tensor]) -> None:
+        self.step = int(state.get("step", 0))
+        if "particles" in state:
+            dev = next(self.networks["data_den"].parameters()).device
+            self.particles = state["particles"].to(dev)
+
+    def sample(self, n, *, generator=None, nfe=None, record=False) -> SampleOutput:
+        if self.cfg.variant == "generator":
+            return sample_generator(self.networks["generator"], self.cfg.latent_dim, n, generator)
+        if self.particles is None:
+            raise ValueError("sd_flow: no particles yet (train the model first)")
+        m = self.particles.shape[0]
+        if n > m:
+            raise ValueError(
+                f"n: the particle pool holds {m} particles (model.n_particles), asked for {n}"
+            )
+        idx = torch.randperm(m, generator=generator)[:n].to(self.particles.device)
+        return SampleOutput(self.particles[idx].clone(), 0, None)
+
+    def field(self, x: Tensor) -> Tensor:
+        """(D_p − D_q)(x, σ_min)/σ_min² = the proxy score difference at the smallest σ."""
+        s = torch.full((x.shape[0],), self.cfg.sigma_min, device=x.device, dtype=x.dtype)
+        return self.denoiser_difference(x, s) / self.cfg.sigma_min**2
