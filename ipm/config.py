@@ -167,6 +167,9 @@ class MLPConfig:
     activation: _Act = "leaky_relu"
     init: _Init = "default"  # normal: W ~ N(0, init_gain²), b = 0; orthogonal: gain init_gain
     init_gain: float = 0.02
+    # time/noise embedding when the MLP is conditioned (denoisers, Discriminator Flow):
+    # random Fourier features, or smooth positional sinusoids (better for c_noise on images)
+    embedding: Literal["fourier", "positional"] = "fourier"
 
     def __post_init__(self):
         _positive(self, "width", "depth", "init_gain")

@@ -106,3 +106,36 @@ def test_image_run_end_to_end_writes_grids(tmp_path, roots):
 
     with Image.open(run / "samples.png") as im:  # 2×2 grid of 32×32 with borders, ×2
         assert im.size == (2 * (2 * 33 + 1), 2 * (2 * 33 + 1))
+
+
+CPU_CONFIGS = sorted(
+    (d, p.stem)
+    for d in ("digits-cpu", "mnist-cpu")
+    for p in (ROOT / "experiments/configs" / d).glob("*.yaml")
+)
+
+
+def test_cpu_configs_cover_six_models_on_two_datasets():
+    assert {m for _, m in CPU_CONFIGS} == set(MODELS + RELATED)
+    assert len(CPU_CONFIGS) == 12
+
+
+@pytest.mark.parametrize("folder,model_name", CPU_CONFIGS)
+def test_cpu_config_two_steps_at_batch_2(folder, model_name, roots):
+    base = ["train.batch_size=2"]
+    if folder == "mnist-cpu":
+        base.append(f"data.root={roots['mnist']}")
+    sets = list(base)
+    if model_name == "sd_flow":
+        sets += ["model.warmup=0", "model.n_particles=8"]
+    if model_name == "dmmd":
+        sets += ["model.levels_per_step=1", "model.reference=4", "model.flow_levels=1"]
+    cfg = load_config(ROOT / f"experiments/configs/{folder}/{model_name}.yaml", sets)
+    data = dataset(cfg.data)
+    shape = data_shape(data)
+    assert shape == ((1, 16, 16) if folder == "digits-cpu" else (1, 32, 32))
+    edm = load_config(ROOT / f"experiments/configs/{folder}/edm.yaml", base)
+    model = _two_steps(cfg, data, shape, edm)
+    with torch.no_grad():
+        s = model.sample(2, generator=torch.Generator().manual_seed(0), nfe=4)
+    assert s.x.shape == (2, data.dim) and torch.isfinite(s.x).all()

@@ -5,14 +5,19 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..nets.embeddings import FourierEmbedding
+from ..nets.embeddings import FourierEmbedding, make_embedding
 from .mlp import MLP
 
 __all__ = ["FourierEmbedding", "TimeConditionedMLP"]
 
 
 class TimeConditionedMLP(nn.Module):
-    """f(x, t) = MLP([x, FourierEmbedding(t)]); t is a scalar or one value per sample."""
+    """f(x, t) = MLP([x, embedding(t)]); t is a scalar or one value per sample.
+
+    The embedding is random Fourier features (``embedding_kind="fourier"``, frequency scale
+    ``scale``) or the smooth positional sinusoids (``"positional"``), which suit noise labels
+    c_noise = ¼ ln σ on image data.
+    """
 
     def __init__(
         self,
@@ -24,9 +29,10 @@ class TimeConditionedMLP(nn.Module):
         activation_name: str = "leaky_relu",
         embedding: int = 128,
         scale: float = 16.0,
+        embedding_kind: str = "fourier",
     ):
         super().__init__()
-        self.embed = FourierEmbedding(embedding, scale)
+        self.embed = make_embedding(embedding_kind, embedding, scale)
         self.mlp = MLP(in_dim + embedding, out_dim, width, depth, activation_name)
         self.in_dim = in_dim
 

@@ -125,6 +125,7 @@ def discriminator_net(
                 activation_name=cfg.activation,
                 embedding=time_embedding,
                 scale=time_scale,
+                embedding_kind=cfg.embedding,
             )
         else:
             net = MLP(d, out, cfg.width, cfg.depth, cfg.activation)
@@ -174,6 +175,7 @@ def denoiser_body(cfg: NetConfig, shape: tuple[int, ...], embedding_dim: int = 1
             depth=cfg.depth,
             activation_name=cfg.activation,
             embedding=embedding_dim,
+            embedding_kind=cfg.embedding,
         )
         return init_weights(net, cfg.init, cfg.init_gain)
     if isinstance(cfg, UNetConfig):
