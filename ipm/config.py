@@ -198,7 +198,7 @@ class ResNetConfig:
     kind: Literal["resnet"] = "resnet"
     width: int = 64
     attention: int = 32
-    batch_norm: bool = True
+    batch_norm: bool = True  # generators only: the ResNet discriminator has no normalisation
     activation: _Act = "leaky_relu"
     init: _Init = "normal"
     init_gain: float = 0.02

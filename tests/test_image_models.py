@@ -51,31 +51,37 @@ def _two_steps(cfg, data, shape, edm_cfg=None):
     return model
 
 
+# the smallest settings of the related models: the flow acts in both steps, one noise level
+SMALL = {
+    "sd_flow": ["model.warmup=0"],
+    "dmmd": ["model.levels_per_step=1", "model.reference=4", "model.flow_levels=1"],
+}
+
+
+def _config_steps_and_sample(folder, model_name, base, extra, shape_want, nfe):
+    """Load ``folder/model_name.yaml`` with ``base`` + the small settings + ``extra``, train two
+    steps (the Score GAN's data EDM from ``folder/edm.yaml``) and draw 2 samples."""
+    sets = [*base, *SMALL.get(model_name, []), *extra]
+    cfg = load_config(ROOT / f"experiments/configs/{folder}/{model_name}.yaml", sets)
+    data = dataset(cfg.data)
+    shape = data_shape(data)
+    assert shape == shape_want
+    edm = load_config(ROOT / f"experiments/configs/{folder}/edm.yaml", base)
+    model = _two_steps(cfg, data, shape, edm)
+    with torch.no_grad():  # the cheapest sampling: a generator pass, or a few network evaluations
+        s = model.sample(2, generator=torch.Generator().manual_seed(0), nfe=nfe)
+    assert s.x.shape == (2, data.dim) and torch.isfinite(s.x).all()
+
+
 @pytest.mark.parametrize(
     "dataset_name,model_name",
     [(d, m) for d in ("mnist", "celeba") for m in MODELS] + [("mnist", m) for m in RELATED],
 )
 def test_full_config_two_steps_at_batch_2(dataset_name, model_name, roots):
-    base = sets = [f"data.root={roots[dataset_name]}", "train.batch_size=2"]
-    if model_name == "sd_flow":
-        sets = [*base, "model.warmup=0"]  # the flow acts in both steps
-    if model_name == "dmmd":
-        sets = [
-            *base,
-            "model.levels_per_step=1",
-            "model.reference=4",
-            "model.flow_levels=1",
-            "model.steps_per_level=2",
-        ]
-    cfg = load_config(ROOT / f"experiments/configs/{dataset_name}/{model_name}.yaml", sets)
-    data = dataset(cfg.data)
-    shape = data_shape(data)
-    assert shape == ((1, 32, 32) if dataset_name == "mnist" else (3, 64, 64))
-    edm = load_config(ROOT / f"experiments/configs/{dataset_name}/edm.yaml", base)
-    model = _two_steps(cfg, data, shape, edm)
-    with torch.no_grad():  # the cheapest sampling: a generator pass, or 2 network evaluations
-        s = model.sample(2, generator=torch.Generator().manual_seed(0), nfe=2)
-    assert s.x.shape == (2, data.dim) and torch.isfinite(s.x).all()
+    base = [f"data.root={roots[dataset_name]}", "train.batch_size=2"]
+    extra = ["model.steps_per_level=2"] if model_name == "dmmd" else []
+    shape = (1, 32, 32) if dataset_name == "mnist" else (3, 64, 64)
+    _config_steps_and_sample(dataset_name, model_name, base, extra, shape, nfe=2)
 
 
 def test_image_run_end_to_end_writes_grids(tmp_path, roots):
@@ -125,17 +131,6 @@ def test_cpu_config_two_steps_at_batch_2(folder, model_name, roots):
     base = ["train.batch_size=2"]
     if folder == "mnist-cpu":
         base.append(f"data.root={roots['mnist']}")
-    sets = list(base)
-    if model_name == "sd_flow":
-        sets += ["model.warmup=0", "model.n_particles=8"]
-    if model_name == "dmmd":
-        sets += ["model.levels_per_step=1", "model.reference=4", "model.flow_levels=1"]
-    cfg = load_config(ROOT / f"experiments/configs/{folder}/{model_name}.yaml", sets)
-    data = dataset(cfg.data)
-    shape = data_shape(data)
-    assert shape == ((1, 16, 16) if folder == "digits-cpu" else (1, 32, 32))
-    edm = load_config(ROOT / f"experiments/configs/{folder}/edm.yaml", base)
-    model = _two_steps(cfg, data, shape, edm)
-    with torch.no_grad():
-        s = model.sample(2, generator=torch.Generator().manual_seed(0), nfe=4)
-    assert s.x.shape == (2, data.dim) and torch.isfinite(s.x).all()
+    extra = ["model.n_particles=8"] if model_name == "sd_flow" else []
+    shape = (1, 16, 16) if folder == "digits-cpu" else (1, 32, 32)
+    _config_steps_and_sample(folder, model_name, base, extra, shape, nfe=4)

@@ -61,44 +61,39 @@ def _need_images(cfg: NetConfig, shape, key: str):
     return img
 
 
+_IMAGE_NETS = {
+    "dcgan": (DCGANGenerator, DCGANDiscriminator),
+    "resnet": (ResNetGenerator, ResNetDiscriminator),
+}
+
+
+def _image_kwargs(cfg: NetConfig, generator: bool) -> dict:
+    """The architecture-specific keyword arguments of a DCGAN / ResNet config (the ResNet
+    discriminator has no batch normalisation)."""
+    kw = {"activation_name": cfg.activation}
+    if isinstance(cfg, ResNetConfig):
+        kw["attention"] = cfg.attention
+    if generator or isinstance(cfg, DCGANConfig):
+        kw["batch_norm"] = cfg.batch_norm
+    return kw
+
+
 def generator_net(cfg: NetConfig, latent_dim: int, shape: tuple[int, ...], key="generator"):
     """z (N, latent_dim) → flat samples (N, prod(shape)); tanh output for images."""
-    img = image_shape(shape)
-    d = math.prod(shape)
     if isinstance(cfg, MLPConfig):
+        out = "tanh" if image_shape(shape) else None
         net = MLP(
             latent_dim,
-            d,
+            math.prod(shape),
             cfg.width,
             cfg.depth,
             cfg.activation,
-            output_activation="tanh" if img else None,
+            output_activation=out,
         )
-    elif isinstance(cfg, DCGANConfig):
+    elif cfg.kind in _IMAGE_NETS:
         c, s, _ = _need_images(cfg, shape, key)
-        net = FlatImage(
-            DCGANGenerator(
-                latent_dim,
-                c,
-                s,
-                cfg.width,
-                batch_norm=cfg.batch_norm,
-                activation_name=cfg.activation,
-            )
-        )
-    elif isinstance(cfg, ResNetConfig):
-        c, s, _ = _need_images(cfg, shape, key)
-        net = FlatImage(
-            ResNetGenerator(
-                latent_dim,
-                c,
-                s,
-                cfg.width,
-                attention=cfg.attention,
-                batch_norm=cfg.batch_norm,
-                activation_name=cfg.activation,
-            )
-        )
+        gen = _IMAGE_NETS[cfg.kind][0]
+        net = FlatImage(gen(latent_dim, c, s, cfg.width, **_image_kwargs(cfg, True)))
     else:
         raise ConfigError(f"{key}.kind", f"expected mlp, dcgan or resnet, got {cfg.kind!r}")
     return init_weights(net, cfg.init, cfg.init_gain)
@@ -129,36 +124,18 @@ def discriminator_net(
             )
         else:
             net = MLP(d, out, cfg.width, cfg.depth, cfg.activation)
-    elif isinstance(cfg, DCGANConfig):
+    elif cfg.kind in _IMAGE_NETS:
         img = _need_images(cfg, shape, key)
-        net = FlatImage(
-            DCGANDiscriminator(
-                img[0],
-                img[1],
-                cfg.width,
-                batch_norm=cfg.batch_norm,
-                activation_name=cfg.activation,
-                time_embedding=time_embedding,
-                time_scale=time_scale,
-                out_features=out,
-            ),
-            img,
+        disc = _IMAGE_NETS[cfg.kind][1](
+            img[0],
+            img[1],
+            cfg.width,
+            time_embedding=time_embedding,
+            time_scale=time_scale,
+            out_features=out,
+            **_image_kwargs(cfg, False),
         )
-    elif isinstance(cfg, ResNetConfig):
-        img = _need_images(cfg, shape, key)
-        net = FlatImage(
-            ResNetDiscriminator(
-                img[0],
-                img[1],
-                cfg.width,
-                attention=cfg.attention,
-                activation_name=cfg.activation,
-                time_embedding=time_embedding,
-                time_scale=time_scale,
-                out_features=out,
-            ),
-            img,
-        )
+        net = FlatImage(disc, img)
     else:
         raise ConfigError(f"{key}.kind", f"expected mlp, dcgan or resnet, got {cfg.kind!r}")
     return init_weights(net, cfg.init, cfg.init_gain)

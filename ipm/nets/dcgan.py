@@ -63,8 +63,7 @@ class DCGANGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: Tensor) -> Tensor:
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z: expected shape (N, {self.latent_dim}), got {tuple(z.shape)}")
+        _check_latent(z, self.latent_dim)
         return self.net(z[:, :, None, None])
 
 
@@ -117,6 +116,11 @@ class DCGANDiscriminator(nn.Module):
                 h = self.mods[i](h, e)
             h = self.act(h)
         return self.out(h).reshape(x.shape[0], self.out_features)
+
+
+def _check_latent(z: Tensor, latent_dim: int) -> None:
+    if z.ndim != 2 or z.shape[1] != latent_dim:
+        raise ValueError(f"z: expected shape (N, {latent_dim}), got {tuple(z.shape)}")
 
 
 def _time_embedding(net: nn.Module, x: Tensor, t) -> Tensor | None:

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from ..generators.mlp import activation
 from .attention import SelfAttention
-from .dcgan import _time_embedding, dcgan_stages
+from .dcgan import _check_latent, _time_embedding, dcgan_stages
 from .embeddings import make_embedding
 from .modulation import TimeAffine
 
@@ -73,8 +73,7 @@ class ResNetGenerator(nn.Module):
         self.tanh = tanh
 
     def forward(self, z: Tensor) -> Tensor:
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z: expected shape (N, {self.latent_dim}), got {tuple(z.shape)}")
+        _check_latent(z, self.latent_dim)
         h = self.blocks(self.linear(z).reshape(z.shape[0], self.ch0, 4, 4))
         h = self.out(self.act(self.bn(h)))
         return h.tanh() if self.tanh else h
