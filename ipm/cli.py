@@ -2,7 +2,7 @@
 
 ipm train CONFIG.yaml [--set key.path=value ...] [--out RUN_DIR] [--resume]
 ipm sample RUN_DIR --n N [--nfe K] [--out FILE.npz]
-ipm evaluate RUN_DIR [--nfe K] [--stop K]
+ipm evaluate RUN_DIR [--nfe K] [--stop K] [--features SPACE] [--feature-weights FILE]
 ipm demo [--out DIR]
 """
 
@@ -51,6 +51,75 @@ def _sample(args) -> int:
     return 0
 
 
+def _evaluate_images(cfg, model, payload, run_dir, g, sample_kw, seed, threads, space, weights):
+    """Image runs: a sample grid, then FID/KID/precision-recall against the run's data set.
+
+    Samples are drawn ``eval.feature_batch`` at a time and streamed through the feature network,
+    so no more than one batch of images is held (plus ``eval.keep_features`` feature rows).
+    """
+    import os
+
+    from .data import dataset
+    from .engine.figures import image_grid
+    from .metrics.features import feature_space
+    from .metrics.image_quality import image_quality, reference_batches
+    from .metrics.inception import INCEPTION_ENV
+
+    name = space or cfg.eval.features
+    weights = weights or cfg.eval.feature_weights or None
+    if name == "auto":
+        grey = model.shape[0] == 1
+        has_inception = bool(weights or os.environ.get(INCEPTION_ENV))
+        name = "classifier" if grey else ("inception" if has_inception else "none")
+    n = cfg.eval.n_samples if name != "none" else cfg.eval.grid
+    b, shape = cfg.eval.feature_batch, tuple(model.shape)
+    clock = {"seconds": 0.0, "nfe": 0}
+
+    def draw():
+        done = 0
+        while done < n:
+            k = min(b, n - done)
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                out = model.sample(k, generator=g, **sample_kw)
+            clock["seconds"] += time.perf_counter() - t0
+            clock["nfe"] = out.nfe
+            if done == 0:
+                m = min(cfg.eval.grid, k)
+                image_grid(out.x[:m], shape, run_dir / "samples.png", max(1, int(m**0.5)))
+            yield out.x.reshape(k, *shape)
+            done += k
+
+    res = {"data": cfg.data.name, "grid": "samples.png"}
+    device = next(next(iter(model.networks.values())).parameters()).device
+    if name == "none":
+        for _ in draw():
+            pass
+        res["feature_space"] = "none (no feature network for these images; set eval.features)"
+    else:
+        data = dataset(cfg.data)
+        n_ref = min(n, len(data))
+        ref = reference_batches(data, n_ref, b, seed)
+        res |= image_quality(
+            feature_space(name, weights, device),
+            draw(),
+            ref,
+            n_samples=n,
+            n_reference=n_ref,
+            keep=cfg.eval.keep_features,
+            seed=seed,
+        )
+    return res | {
+        "nfe": clock["nfe"],
+        "sample_seconds": clock["seconds"],
+        "train_seconds_per_step": float(payload["train_seconds"])
+        / max(int(payload["timed_steps"]), 1),
+        "steps": int(payload["step"]),
+        "n_samples": n,
+        "threads": threads,
+    }
+
+
 def evaluate_run(
     run_dir: str | Path,
     *,
@@ -58,16 +127,34 @@ def evaluate_run(
     stop: int | None = None,
     seed: int = 1234,
     threads: int = 1,
+    features: str | None = None,
+    feature_weights: str | None = None,
+    model_overrides: dict | None = None,
+    n_samples: int | None = None,
 ) -> dict:
-    """Sample ``eval.n_samples`` points and compare them with fresh data (issue 4's metrics)."""
+    """Sample ``eval.n_samples`` points and compare them with the data: W2/MMD²/modes on the
+    Gaussians (issue 4's metrics); a grid and FID/KID/precision-recall on images."""
     from .engine import data_distribution, load_run
     from .metrics import evaluate_samples
 
     torch.set_num_threads(threads)
     run_dir = Path(run_dir)
     cfg, model, payload = load_run(run_dir)
+    if model_overrides:  # e.g. {"sampler": "euler"}: sample the trained networks differently
+        import dataclasses
+
+        model.cfg = dataclasses.replace(model.cfg, **model_overrides)
+    if n_samples is not None:
+        import dataclasses
+
+        cfg = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, n_samples=n_samples))
     g = torch.Generator().manual_seed(seed)
     kw = {"stop": stop} if stop is not None else {}
+    if cfg.data.name != "gaussians":
+        kw["nfe"] = nfe
+        return _evaluate_images(
+            cfg, model, payload, run_dir, g, kw, seed, threads, features, feature_weights
+        )
     t0 = time.perf_counter()
     with torch.no_grad():
         s = model.sample(cfg.eval.n_samples, generator=g, nfe=nfe, **kw)
@@ -81,12 +168,6 @@ def evaluate_run(
         "n_samples": cfg.eval.n_samples,
         "threads": threads,
     }
-    if cfg.data.name != "gaussians":  # images: a sample grid (FID: ipm.metrics, issue 6)
-        from .engine.figures import image_grid
-
-        n = min(cfg.eval.grid, s.x.shape[0])
-        image_grid(s.x[:n], model.shape, run_dir / "samples.png", max(1, int(n**0.5)))
-        return {"data": cfg.data.name, "grid": "samples.png", **common}
     dist = data_distribution(cfg)
     fresh = dist.sample(cfg.eval.n_samples, generator=torch.Generator().manual_seed(seed + 1))
     m = evaluate_samples(
@@ -103,7 +184,14 @@ def evaluate_run(
 
 
 def _evaluate(args) -> int:
-    res = evaluate_run(args.run_dir, nfe=args.nfe, stop=args.stop, threads=args.threads)
+    res = evaluate_run(
+        args.run_dir,
+        nfe=args.nfe,
+        stop=args.stop,
+        threads=args.threads,
+        features=args.features,
+        feature_weights=args.feature_weights,
+    )
     name = (
         "metrics.json"
         if args.nfe is None and args.stop is None
@@ -146,6 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--nfe", type=int, default=None, help="coarser/finer sampling grid")
     e.add_argument("--stop", type=int, default=None, help="Discriminator Flow: stop after K steps")
     e.add_argument("--threads", type=int, default=1)
+    e.add_argument(
+        "--features",
+        default=None,
+        choices=["auto", "classifier", "inception", "torch-fidelity", "none"],
+        help="images: feature space of FID/KID/P&R (default: eval.features)",
+    )
+    e.add_argument("--feature-weights", default=None, help="weights file of the feature network")
     d = sub.add_parser("demo", help="the README's two examples, with a figure")
     d.add_argument("--out", default="demo_out")
     d.add_argument("--steps", type=int, default=1000, help="Int-PM training steps")
@@ -153,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     fn = {"train": _train, "sample": _sample, "evaluate": _evaluate, "demo": _demo}[args.cmd]
     try:
         return fn(args)
-    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as e:
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError, ImportError) as e:
         print(f"ipm {args.cmd}: error: {e}", file=sys.stderr)
         return 2
 

@@ -279,9 +279,16 @@ class EvalConfig:
     figure_points: int = 2000
     grid: int = 64  # images: samples in each figure's grid
     animation: bool = True
+    # images: the feature space of FID/KID/precision-recall (ipm.metrics.features); "auto" is the
+    # shipped MNIST classifier for grey images, Inception where weights are set, else none
+    features: Literal["auto", "classifier", "inception", "torch-fidelity", "none"] = "auto"
+    feature_weights: str = ""  # a weights file for the feature network ("" = its default)
+    feature_batch: int = 500
+    keep_features: int = 5000  # feature rows kept for KID and precision/recall
 
     def __post_init__(self):
         _positive(self, "n_samples", "w2_n", "w2_draws", "mmd_bandwidth", "figure_points", "grid")
+        _positive(self, "feature_batch", "keep_features")
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,9 @@ def test_image_run_end_to_end_writes_grids(tmp_path, roots):
     assert main(["evaluate", str(run)]) == 0
     m = json.loads((run / "metrics.json").read_text())
     assert m["data"] == "mnist" and m["nfe"] == 4 and (run / "samples.png").is_file()
+    # grey images: FID/KID/P&R in the shipped classifier's feature space, counts stated
+    assert m["feature_space"].startswith("mnist-classifier") and m["fid_counts"][0] == 6
+    assert m["fid"] > 0 and 0 <= m["precision"] <= 1 and 0 <= m["recall"] <= 1
     from PIL import Image
 
     with Image.open(run / "samples.png") as im:  # 2×2 grid of 32×32 with borders, ×2
