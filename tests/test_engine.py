@@ -13,6 +13,7 @@ import torch
 
 from ipm.config import ConfigError, config_from_dict, load_config
 from ipm.engine import CheckpointError, NonFiniteError, load_checkpoint, save_checkpoint, train
+from ipm.models import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"width": 32, "depth": 2}
@@ -210,8 +211,14 @@ def test_in_process_resume_is_exact_and_snapshots_are_kept(tmp_path, schedule):
     if schedule == "persistent":
         assert {"traj", "steps"} <= ea.keys()
     kept = sorted(p.name for p in (tmp_path / "b/checkpoints").glob("step_*.pt"))
-    assert kept == ["step_0000010.pt", "step_0000020.pt", "step_0000030.pt"]
+    assert kept == ["step_0000000.pt", "step_0000010.pt", "step_0000020.pt", "step_0000030.pt"]
     assert load_checkpoint(tmp_path / "b/checkpoints/step_0000020.pt")["step"] == 20
+    # step 0 is the initialisation: equal to a fresh build with the run's seed
+    init = load_checkpoint(tmp_path / "b/checkpoints/step_0000000.pt")
+    torch.manual_seed(cfg.seed)
+    fresh = build_model(cfg, init["shape"] if len(init["shape"]) > 1 else init["dim"])
+    for name, sd in init["networks"].items():
+        assert all(torch.equal(v, fresh.networks[name].state_dict()[k]) for k, v in sd.items())
 
 
 def test_nan_stops_training_naming_step_and_tensor(tmp_path, monkeypatch):

@@ -280,6 +280,8 @@ def train(
 
     steps = cfg.train.steps
     end = steps if stop_after is None else min(steps, start + stop_after)
+    if cfg.train.keep_every and start == 0:
+        checkpoint(0)  # the initialisation, for quantities measured against it (NTK drift)
     last: dict[str, float] = {}
     log = open(run_dir / "log.jsonl", "a") if rank == 0 else None
     try:

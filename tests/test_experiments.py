@@ -1,0 +1,116 @@
+"""Smoke tests of the experiment commands in their --quick mode (issue 6)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+
+def test_ntk_drift_quick(tmp_path):
+    from experiments.ntk_drift import main
+
+    res = main(["--quick", "--out", str(tmp_path / "out"), "--runs", str(tmp_path / "runs")])
+    out = json.loads((tmp_path / "out/ntk_drift.json").read_text())
+    assert out["mode"] == "quick" and out["command"].startswith("python ")
+    assert "wall_seconds" in out and "hardware" in out
+    assert (tmp_path / "out/ntk_drift.png").is_file()
+    md = (tmp_path / "out/README.md").read_text()
+    assert md.startswith("# ntk_drift") and "| gaussians-gan | 32 |" in md
+    for r in res["gaussians-gan"].values():
+        assert r["steps"][0] == 0 and r["drift"][0] == 0.0  # K_0 against itself
+        assert r["steps"][-1] == 200 and r["drift"][-1] > 0  # Adam moved the weights
+        assert len(r["consecutive_drift"]) == len(r["steps"]) - 1
+    # a second call finds the trained runs and only recomputes the kernels
+    again = main(["--quick", "--out", str(tmp_path / "out2"), "--runs", str(tmp_path / "runs")])
+    assert again["gaussians-gan"]["32"]["drift"] == pytest.approx(
+        res["gaussians-gan"]["32"]["drift"]
+    )
+
+
+def test_output_subset_is_an_exact_ntk_block():
+    from experiments.ntk_drift import OutputSubset
+    from ipm.ntk import empirical_ntk
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 5)
+    ).double()
+    z = torch.randn(4, 3, dtype=torch.float64)
+    idx = torch.tensor([4, 1])
+    full = empirical_ntk(net, z)  # (4, 4, 5, 5)
+    block = empirical_ntk(OutputSubset(net, idx), z)
+    torch.testing.assert_close(block, full[:, :, idx][:, :, :, idx])
+
+
+@pytest.fixture(scope="module")
+def gaussian_runs(tmp_path_factory):
+    """One quick EDM and Discriminator Flow on the Gaussians, shared by the tests below."""
+    return tmp_path_factory.mktemp("runs")
+
+
+def test_fid_vs_nfe_quick(tmp_path, gaussian_runs):
+    from experiments.fid_vs_nfe import main
+
+    rows = main(["--quick", "--out", str(tmp_path), "--runs", str(gaussian_runs)])
+    methods = {r["method"].split(" (")[0] for r in rows}
+    assert methods == {"EDM Euler", "EDM Heun", "DF coarser grid", "DF early stop"}
+    euler = {r["nfe"] for r in rows if r["method"] == "EDM Euler"}
+    heun = {r["nfe"] for r in rows if r["method"] == "EDM Heun"}
+    assert euler == {3, 9} and heun == {3, 9}  # Heun: 2n − 1 evaluations
+    assert all(r["mmd2"] == r["mmd2"] and r["w2"] > 0 for r in rows)
+    out = json.loads((tmp_path / "fid_vs_nfe.json").read_text())
+    assert out["n_samples"] == 500 and (tmp_path / "fid_vs_nfe.png").is_file()
+
+
+def test_convergence_quick(tmp_path, gaussian_runs):
+    from experiments.convergence import main
+
+    res = main(["--quick", "--out", str(tmp_path), "--runs", str(gaussian_runs)])
+    for r in res.values():
+        assert len(r["rows"]) == r["steps"] + 1 and r["rows"][-1]["fraction_of_nfe"] == 1.0
+    # the prior is far from the data; the end of generation is closer
+    for name in ("edm", "discr_flow"):
+        assert res[name]["rows"][-1]["mmd2"] < res[name]["rows"][0]["mmd2"]
+    assert (tmp_path / "convergence.png").is_file()
+
+
+def test_mode_collapse_quick(tmp_path):
+    from experiments.mode_collapse import main
+
+    res = main(["--quick", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")])
+    assert set(res) == {"(1, 1) paper", "(2, 1) EDM weights"}
+    for r in res.values():
+        assert 0 <= r["metrics"]["modes_covered"] <= 5 and r["metrics"]["n_samples"] == 2000
+    cfgs = sorted((tmp_path / "runs").glob("score_gan_mu*/config.yaml"))
+    assert [c.parent.name for c in cfgs] == ["score_gan_mu1_1", "score_gan_mu2_1"]
+    assert "mu_p: 2.0" in cfgs[1].read_text()
+    assert (tmp_path / "mode_collapse.png").is_file()
+
+
+def test_interpolation_on_an_image_run(tmp_path):
+    from experiments.interpolation import main, path_stats
+    from ipm.config import load_config
+    from ipm.engine import train
+    from tests.image_fixtures import fake_mnist
+
+    cfg = load_config(
+        "experiments/configs/mnist-cpu/gan.yaml",
+        [
+            f"data.root={fake_mnist(tmp_path / 'm', n=8)}",
+            "model.generator.width=4",
+            "model.discriminator.width=4",
+            "train.steps=2",
+            "train.batch_size=4",
+            "train.progress=false",
+            "eval.grid=4",
+        ],
+    )
+    train(cfg, tmp_path / "gan")
+    res = main([str(tmp_path / "gan"), "--quick", "--out", str(tmp_path / "out")])
+    assert {r["method"] for r in res.values()} == {"spherical_cauchy_linear", "linear"}
+    assert all(r["path_length_ratio"] >= 1 - 1e-6 for r in res.values())
+    assert (tmp_path / "out/gan_linear.png").is_file()
+    straight = torch.linspace(0, 1, 5)[None, :, None] * torch.ones(1, 5, 3)
+    assert path_stats(straight) == pytest.approx((1.0, 0.25))
