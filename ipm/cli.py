@@ -72,23 +72,42 @@ def _evaluate_images(cfg, model, payload, run_dir, g, sample_kw, seed, threads, 
         has_inception = bool(weights or os.environ.get(INCEPTION_ENV))
         name = "classifier" if grey else ("inception" if has_inception else "none")
     n = cfg.eval.n_samples if name != "none" else cfg.eval.grid
+    pool = model.max_samples  # a particle pool: all of it at most, drawn once (no repeats)
+    if pool is not None:
+        n = min(n, pool)
     b, shape = cfg.eval.feature_batch, tuple(model.shape)
     clock = {"seconds": 0.0, "nfe": 0}
 
-    def draw():
+    def batches():
+        if pool is not None:
+            out = model.sample(n, generator=g, **sample_kw)
+            yield out, out.x.split(b)
+            return
         done = 0
         while done < n:
             k = min(b, n - done)
+            out = model.sample(k, generator=g, **sample_kw)
+            yield out, (out.x,)
+            done += k
+
+    def draw():
+        first = True
+        it = batches()
+        while True:
             t0 = time.perf_counter()
             with torch.no_grad():
-                out = model.sample(k, generator=g, **sample_kw)
+                nxt = next(it, None)
             clock["seconds"] += time.perf_counter() - t0
+            if nxt is None:
+                return
+            out, parts = nxt
             clock["nfe"] = out.nfe
-            if done == 0:
-                m = min(cfg.eval.grid, k)
-                image_grid(out.x[:m], shape, run_dir / "samples.png", max(1, int(m**0.5)))
-            yield out.x.reshape(k, *shape)
-            done += k
+            for x in parts:
+                if first:
+                    m = min(cfg.eval.grid, x.shape[0])
+                    image_grid(x[:m], shape, run_dir / "samples.png", max(1, int(m**0.5)))
+                    first = False
+                yield x.reshape(x.shape[0], *shape)
 
     res = {"data": cfg.data.name, "grid": "samples.png"}
     device = next(next(iter(model.networks.values())).parameters()).device
@@ -116,6 +135,7 @@ def _evaluate_images(cfg, model, payload, run_dir, g, sample_kw, seed, threads, 
         / max(int(payload["timed_steps"]), 1),
         "steps": int(payload["step"]),
         "n_samples": n,
+        **({"pool_size": pool} if pool is not None else {}),
         "threads": threads,
     }
 
@@ -179,6 +199,7 @@ def evaluate_run(
         w2_draws=cfg.eval.w2_draws,
         bandwidth=cfg.eval.mmd_bandwidth,
         generator=torch.Generator().manual_seed(seed + 2),
+        log_prob=dist.log_prob,
     )
     return {**m.as_dict(), **common}
 

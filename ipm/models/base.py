@@ -122,6 +122,11 @@ class GenerativeModel(ABC):
     ) -> SampleOutput:
         """n samples; ``nfe`` asks a particle model for a coarser (or finer) grid."""
 
+    @property
+    def max_samples(self) -> int | None:
+        """The most distinct samples ``sample`` can give (a particle pool's size); None: any."""
+        return None
+
     def field(self, x: Tensor) -> Tensor | None:
         """The vector field acting on samples x at the end of generation (for figures)."""
         return None
