@@ -1,5 +1,6 @@
 """2-D metrics: exact W2, unbiased MMD², mode coverage."""
 
+import pytest
 import torch
 
 from ipm.distributions import five_gaussians
@@ -35,3 +36,22 @@ def test_mode_coverage_counts_modes_and_off_mode_points():
     assert abs(off - 10 / 40) < 1e-12
     m = evaluate_samples(p.sample(2000), p.sample(2000), means, 0.5, w2_n=300, w2_draws=2)
     assert m.modes_covered == 5 and m.off_mode_fraction < 0.02 and m.w2 < 0.6
+
+
+def test_kde_log_likelihood_in_evaluate_samples_approaches_the_ceiling():
+    """Samples from the data law: the KDE log-likelihood of held-out data is near the exact
+    E log p (the ceiling); samples on only two modes score far lower."""
+    p = five_gaussians()
+    g = torch.Generator().manual_seed(0)
+    ref = p.sample(3000, generator=g)
+    good = evaluate_samples(
+        p.sample(3000, generator=g), ref, p.means, 0.5, w2_n=200, w2_draws=1, log_prob=p.log_prob
+    )
+    assert good.data_log_likelihood == pytest.approx(float(p.log_prob(ref).double().mean()))
+    assert (
+        good.data_log_likelihood - 0.2 < good.kde_log_likelihood < good.data_log_likelihood + 0.05
+    )
+    two = p.sample(3000, generator=g)
+    two = two[torch.cdist(two, p.means).argmin(1) < 2]
+    bad = evaluate_samples(two, ref, p.means, 0.5, w2_n=200, w2_draws=1, log_prob=p.log_prob)
+    assert bad.kde_log_likelihood < good.kde_log_likelihood - 1

@@ -74,6 +74,11 @@ class SampleMetrics:
     modes_covered: int
     n_modes: int
     off_mode_fraction: float
+    # mean log-likelihood (nats) of the held-out reference under a Gaussian KDE of the samples,
+    # its bandwidth (chosen on the samples alone), and the ceiling E log p_data(reference)
+    kde_log_likelihood: float = float("nan")
+    kde_bandwidth: float = float("nan")
+    data_log_likelihood: float = float("nan")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -89,11 +94,14 @@ def evaluate_samples(
     w2_draws: int = 5,
     bandwidth: float = 1.0,
     generator: torch.Generator | None = None,
+    log_prob=None,
 ) -> SampleMetrics:
     """Metrics of ``samples`` against fresh ``reference`` data of the same size.
 
     W2 is the mean ± std over ``w2_draws`` random subsets of ``w2_n`` points from each set
-    (exact OT is cubic in n); MMD² and mode coverage use all points.
+    (exact OT is cubic in n); MMD², mode coverage and the KDE log-likelihood of the reference
+    (:mod:`.kde`; with ``log_prob``, the data law's exact log-density, also its ceiling) use all
+    points.
     """
     samples = check_particles(samples, "samples")
     reference = check_particles(reference, "reference", samples.shape[1])
@@ -106,6 +114,10 @@ def evaluate_samples(
         j = torch.randperm(reference.shape[0], generator=generator)[:n]
         w2s.append(wasserstein2(samples[i], reference[j]))
     covered, off = mode_coverage(samples, means, std)
+    from .kde import kde_log_likelihood
+
+    kde_ll, h = kde_log_likelihood(samples, reference)
+    data_ll = float(log_prob(reference).double().mean()) if log_prob is not None else float("nan")
     return SampleMetrics(
         w2=float(np.mean(w2s)),
         w2_std=float(np.std(w2s)),
@@ -113,4 +125,7 @@ def evaluate_samples(
         modes_covered=covered,
         n_modes=int(means.shape[0]),
         off_mode_fraction=off,
+        kde_log_likelihood=kde_ll,
+        kde_bandwidth=h,
+        data_log_likelihood=data_ll,
     )
