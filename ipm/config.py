@@ -424,6 +424,9 @@ class SDFlowConfig:
     move_batch: int = 0  # particles moved per step (0: the whole pool)
     warmup: int = 0  # steps that train the denoisers only, before the flow starts
     eta: float = 0.5
+    # > 0: after each move, clamp the pool's coordinates to [−clip, clip] (images live in
+    # [−1, 1]; a denoiser difference evaluated far off the data can grow without bound)
+    clip: float = 0.0
     sigma_min: float = 0.05
     sigma_max: float = 5.0
     rho: float = 3.0
@@ -441,7 +444,7 @@ class SDFlowConfig:
     def __post_init__(self):
         _positive(self, "n_particles", "eta", "sigma_min", "sigma_max", "rho", "sigma_data")
         _positive(self, "data_steps", "score_steps", "embedding_dim", "latent_dim")
-        _non_negative(self, "move_batch", "warmup")
+        _non_negative(self, "move_batch", "warmup", "clip")
         _sigma_range(self)
         _net_kinds(self, "net", ("mlp", "unet"))
         _net_kinds(self, "generator", ("mlp", "dcgan", "resnet"))

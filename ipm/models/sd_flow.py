@@ -135,6 +135,8 @@ class SDFlow(GenerativeModel):
         eps = torch.randn(n, self.dim, generator=ctx.rng).to(ctx.device)
         y = self.particles[idx]
         y = y + c.eta * self.denoiser_difference(y + sigma[:, None] * eps, sigma)
+        if c.clip > 0:
+            y = y.clamp(-c.clip, c.clip)
         self.particles[idx] = y
         out["particles"] = y
         return out
@@ -150,6 +152,10 @@ class SDFlow(GenerativeModel):
         if "particles" in state:
             dev = next(self.networks["data_den"].parameters()).device
             self.particles = state["particles"].to(dev)
+
+    @property
+    def max_samples(self) -> int | None:
+        return self.cfg.n_particles if self.cfg.variant == "particles" else None
 
     def sample(self, n, *, generator=None, nfe=None, record=False) -> SampleOutput:
         if self.cfg.variant == "generator":
