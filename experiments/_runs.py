@@ -17,7 +17,17 @@ def ensure_run(config: str | Path, overrides: list[str], run: Path) -> Path:
     cfg = load_config(path if path.is_absolute() else ROOT / path, overrides)
     last = run / "checkpoints" / "last.pt"
     if last.is_file():
-        if int(load_checkpoint(last)["step"]) >= cfg.train.steps:
+        from ipm.config import config_to_dict
+        from ipm.engine.trainer import _resume_mismatch
+
+        payload = load_checkpoint(last)
+        diff = _resume_mismatch(payload["config"], config_to_dict(cfg))
+        if diff:
+            raise ValueError(
+                f"{run} holds a run of another config ({'; '.join(diff)}); pass another --runs "
+                "directory or delete it"
+            )
+        if int(payload["step"]) >= cfg.train.steps:
             return run
         train(cfg, run, resume=True)
     else:

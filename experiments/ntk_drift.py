@@ -14,7 +14,7 @@ mode) on a fixed probe set Z gives the relative drift ‖K_t − K_0‖_F / ‖K
 Settings: ``gaussians-gan`` (the paper's 2-D GAN config, MLP generator, full NTK on 64 probes ×
 2 outputs); ``gaussians-score_gan`` with ``--score-gan-edm`` (the Score GAN config, its data score
 from that EDM run); ``mnist-gan`` with ``--mnist`` or in full mode (the MNIST-cpu DCGAN; the
-exact NTK block of 32 fixed pixels × 8 probes, as the full 1024-output kernel does not fit).
+exact NTK block of 16 fixed pixels × 8 probes, as the full 1024-output kernel does not fit).
 
 Writes ``ntk_drift.json``, ``README.md`` (a table) and ``ntk_drift.png`` (drift against step
 per width; final drift against width) into ``--out``. ``--quick`` trains two small widths for a
@@ -68,8 +68,8 @@ def settings(quick: bool, mnist: bool, edm: str | None) -> list[Setting]:
             else Setting(
                 "gaussians-score_gan",
                 f"{g}/score_gan.yaml",
-                (64, 128, 256, 512),
-                1500,
+                (64, 256),
+                1000,
                 100,
                 64,
                 0,
@@ -81,7 +81,7 @@ def settings(quick: bool, mnist: bool, edm: str | None) -> list[Setting]:
         out.append(
             Setting("mnist-gan", m, (8, 16), 40, 20, 4, 16)
             if quick
-            else Setting("mnist-gan", m, (16, 32, 64), 1500, 250, 8, 32)
+            else Setting("mnist-gan", m, (8, 16, 32), 1000, 100, 8, 16)
         )
     return out
 

@@ -114,3 +114,25 @@ def test_interpolation_on_an_image_run(tmp_path):
     assert (tmp_path / "out/gan_linear.png").is_file()
     straight = torch.linspace(0, 1, 5)[None, :, None] * torch.ones(1, 5, 3)
     assert path_stats(straight) == pytest.approx((1.0, 0.25))
+
+
+def test_table3_quick(tmp_path):
+    from experiments.table3 import MODELS, main
+
+    res = main(["--quick", "--out", str(tmp_path / "out"), "--runs", str(tmp_path / "runs")])
+    assert set(res["gaussians"]) == set(MODELS)
+    for m, r in res["gaussians"].items():
+        assert 0 <= r["modes_covered"] <= 5 and r["w2"] > 0, m
+        assert r["n_samples"] == 1000
+    md = (tmp_path / "out/README.md").read_text()
+    assert "| metric | EDM | Discr. Flow | GAN | Score GAN | SD flow | DMMD |" in md
+    assert "not comparable" in md  # the paper's Inception-FIDs are labelled, not mixed in
+    # a finished run is reused only with the same config
+    from experiments._runs import ensure_run
+
+    with pytest.raises(ValueError, match="another config"):
+        ensure_run(
+            "experiments/configs/gaussians/gan.yaml",
+            ["train.steps=60", "model.loss=ipm"],
+            tmp_path / "runs/gaussians/gan",
+        )

@@ -115,6 +115,7 @@ def _meta(cfg: RunConfig, device: torch.device, world: int) -> dict:
 def _resume_mismatch(saved: dict, now: dict) -> list[str]:
     """Key paths that differ between two config dicts (train.steps and cadences may change)."""
     free = {"train.steps", "train.log_every", "train.checkpoint_every", "train.eval_every"}
+    free |= {"train.keep_every"}
     free |= {"train.progress", "eval"}
     out = []
 

@@ -1,0 +1,226 @@
+"""The paper's Table 3 layout for all six models, on the Gaussians, digits and MNIST.
+
+    OMP_WAIT_POLICY=PASSIVE IPM_MNIST_DIR=/path/to/mnist python experiments/table3.py \
+        [--data gaussians digits mnist] [--quick] [--runs runs] [--inception-weights FILE] \
+        [--out docs/results/table3]
+
+Columns: EDM, Discr. Flow, GAN, Score GAN (the paper's), then SD flow and DMMD. Each model is
+trained from ``experiments/configs/{gaussians,digits-cpu,mnist-cpu}/<model>.yaml`` into
+``--runs/<config dir>/<model>`` (a finished run with the same config is reused, a partial one
+resumed; Score GAN takes the EDM run of the same directory as its data score) and evaluated
+like ``ipm evaluate`` at ``eval.n_samples`` (10,000) samples:
+
+- Gaussians: W2 (mean over 5 subsets of 2,000), MMD² (bandwidth 1), modes covered;
+- digits / MNIST: classifier-FID against the data set in the feature space of ipm's MNIST
+  classifier (128-d), with KID and precision/recall; Inception-FID as well when
+  ``--inception-weights`` is given (grey images repeated to RGB).
+
+The training budget is the configs' (CPU-sized: minutes per model), not the paper's (hours on a
+V100). The paper's values (Inception-FID, MNIST and CelebA) are printed beside ours for
+orientation only: a classifier-FID is a different quantity and is never compared with them.
+``--quick`` trains each model for a few steps on the Gaussians only and evaluates 1,000 samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from experiments._report import Report  # noqa: E402
+from experiments._runs import ensure_run  # noqa: E402
+
+MODELS = ("edm", "discr_flow", "gan", "score_gan", "sd_flow", "dmmd")
+TITLES = {
+    "edm": "EDM",
+    "discr_flow": "Discr. Flow",
+    "gan": "GAN",
+    "score_gan": "Score GAN",
+    "sd_flow": "SD flow",
+    "dmmd": "DMMD",
+}
+CONFIG_DIRS = {"gaussians": "gaussians", "digits": "digits-cpu", "mnist": "mnist-cpu"}
+# the paper's Table 3 (Inception-FID, its own training budget); not comparable with ours
+PAPER = {
+    "MNIST": {"edm": 3, "discr_flow": 4, "gan": 3, "score_gan": 15},
+    "CelebA 64×64": {"edm": 10, "discr_flow": 41, "gan": 19, "score_gan": 35},
+}
+QUICK_STEPS = {"edm": 60, "discr_flow": 30, "gan": 60, "score_gan": 20, "sd_flow": 40, "dmmd": 40}
+
+
+def run_model(data: str, model: str, a) -> Path:
+    d = CONFIG_DIRS[data]
+    runs = a.runs / d
+    over = [f"train.threads={a.threads}"]
+    if model == "score_gan":
+        over.append(f"model.edm_checkpoint={runs / 'edm'}")
+    if model == "sd_flow" and a.quick:
+        over.append("model.warmup=10")
+    if a.quick:
+        over += [
+            f"train.steps={QUICK_STEPS[model]}",
+            "train.checkpoint_every=20",
+            "train.log_every=20",
+        ]
+    return ensure_run(f"experiments/configs/{d}/{model}.yaml", over, runs / model)
+
+
+def evaluate(run: Path, data: str, a) -> dict:
+    from ipm.cli import evaluate_run
+
+    n = 1000 if a.quick else None
+    if data == "gaussians":
+        m = evaluate_run(run, threads=a.threads, n_samples=n)
+        return {
+            k: m[k]
+            for k in (
+                "w2",
+                "w2_std",
+                "mmd2",
+                "modes_covered",
+                "n_modes",
+                "off_mode_fraction",
+                "nfe",
+                "n_samples",
+            )
+        }
+    m = evaluate_run(run, threads=a.threads, n_samples=n, features="classifier")
+    out = {
+        k: m[k]
+        for k in (
+            "fid",
+            "fid_counts",
+            "kid",
+            "kid_std",
+            "precision",
+            "recall",
+            "feature_space",
+            "nfe",
+            "n_samples",
+        )
+    }
+    if a.inception_weights:
+        mi = evaluate_run(
+            run,
+            threads=a.threads,
+            n_samples=n,
+            features="inception",
+            feature_weights=a.inception_weights,
+        )
+        out["inception_fid"], out["inception_feature_space"] = mi["fid"], mi["feature_space"]
+    return out
+
+
+def markdown(results: dict, a) -> str:
+    parts = []
+    for data, by_model in results.items():
+        cols = [m for m in MODELS if m in by_model]
+        head = "| metric | " + " | ".join(TITLES[m] for m in cols) + " |"
+        sep = "|---|" + "---|" * len(cols)
+        rows = []
+        if data == "gaussians":
+            fields = [
+                ("W2", "w2", ".3g"),
+                ("MMD²", "mmd2", ".2e"),
+                ("off-mode fraction", "off_mode_fraction", ".3f"),
+            ]
+            for label, k, f in fields:
+                rows.append(
+                    f"| {label} | " + " | ".join(format(by_model[m][k], f) for m in cols) + " |"
+                )
+            rows.append(
+                "| modes | "
+                + " | ".join(
+                    f"{by_model[m]['modes_covered']}/{by_model[m]['n_modes']}" for m in cols
+                )
+                + " |"
+            )
+        else:
+            fields = [
+                ("classifier-FID", "fid", ".3g"),
+                ("KID", "kid", ".3g"),
+                ("precision", "precision", ".3f"),
+                ("recall", "recall", ".3f"),
+            ]
+            if a.inception_weights:
+                fields.insert(1, ("Inception-FID", "inception_fid", ".3g"))
+            for label, k, f in fields:
+                rows.append(
+                    f"| {label} | " + " | ".join(format(by_model[m][k], f) for m in cols) + " |"
+                )
+        for label, k in (("NFE per sample", "nfe"), ("samples", "n_samples")):
+            rows.append(f"| {label} | " + " | ".join(str(by_model[m][k]) for m in cols) + " |")
+        first = next(iter(by_model.values()))
+        note = (
+            f"Configs `experiments/configs/{CONFIG_DIRS[data]}/`. NFE 0: the samples are a "
+            "particle pool moved during training (SD flow), used whole at most, so its sample "
+            "count can be smaller (FID is biased in n: a smaller count reads higher)."
+        )
+        if data != "gaussians":
+            note += (
+                f" FID in the feature space {first['feature_space']}, against "
+                f"{first['fid_counts'][1]} data images."
+            )
+            if data == "mnist":
+                note += (
+                    " Floor: the MNIST test set against 10,000 training images has classifier-FID "
+                    "2.46 in this space."
+                )
+        parts.append(f"## {data}\n\n{note}\n\n{head}\n{sep}\n" + "\n".join(rows))
+    paper = [
+        "| data set | " + " | ".join(TITLES[m] for m in MODELS[:4]) + " |",
+        "|---|---|---|---|---|",
+    ]
+    for ds, vals in PAPER.items():
+        paper.append(f"| {ds} | " + " | ".join(str(vals[m]) for m in MODELS[:4]) + " |")
+    parts.append(
+        "## The paper's Table 3 (Inception-FID, the paper's budget; for orientation only)\n\n"
+        "These are Inception-FIDs after hours of V100 training; the classifier-FIDs above are a "
+        "different quantity from CPU-sized runs, so the two tables are not comparable.\n\n"
+        + "\n".join(paper)
+    )
+    return "\n\n".join(parts)
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--data", nargs="+", choices=sorted(CONFIG_DIRS), default=None)
+    p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--runs", type=Path, default=Path("runs"))
+    p.add_argument("--inception-weights", default=None)
+    p.add_argument("--out", type=Path, default=ROOT / "docs/results/table3")
+    p.add_argument("--threads", type=int, default=1)
+    a = p.parse_args(argv)
+    a.data = a.data or (["gaussians"] if a.quick else ["gaussians", "digits", "mnist"])
+    torch.set_num_threads(a.threads)
+    report = Report("table3", a.out, 0, a.quick)
+    models = list(a.models)
+    if "score_gan" in models and "edm" not in models:
+        models.insert(0, "edm")  # its data score
+    results: dict[str, dict] = {}
+    for data in a.data:
+        results[data] = {}
+        for m in models:
+            run = run_model(data, m, a)
+            results[data][m] = {"run": str(run), **evaluate(run, data, a)}
+            print(
+                f"{data} {m}: "
+                + ", ".join(
+                    f"{k}={v:.4g}" for k, v in results[data][m].items() if isinstance(v, float)
+                )
+            )
+    md = markdown(results, a)
+    report.write({"results": results, "paper_inception_fid": PAPER}, md)
+    print(md)
+    return results
+
+
+if __name__ == "__main__":
+    main()
