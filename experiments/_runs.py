@@ -18,10 +18,10 @@ def ensure_run(config: str | Path, overrides: list[str], run: Path) -> Path:
     last = run / "checkpoints" / "last.pt"
     if last.is_file():
         from ipm.config import config_to_dict
-        from ipm.engine.trainer import _resume_mismatch
+        from ipm.engine.trainer import _resume_mismatch, saved_config
 
         payload = load_checkpoint(last)
-        diff = _resume_mismatch(payload["config"], config_to_dict(cfg))
+        diff = _resume_mismatch(saved_config(payload), config_to_dict(cfg))
         if diff:
             raise ValueError(
                 f"{run} holds a run of another config ({'; '.join(diff)}); pass another --runs "

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ipm.config import ConfigError, config_from_dict, load_config
+from ipm.config import ConfigError, config_from_dict, config_to_dict, load_config
 from ipm.engine import CheckpointError, NonFiniteError, load_checkpoint, save_checkpoint, train
 from ipm.models import build_model
 
@@ -313,3 +313,19 @@ def test_ema_warmup_forgets_the_initialisation():
         prod *= min(0.999, (1 + s) / (10 + s))
     assert abs(left_warm - prod) < 1e-5 and left_warm < 0.05
     assert warm.decay_at(10_000) == 0.999 and plain.decay_at(1) == 0.999
+
+
+def test_a_run_saved_before_a_config_key_existed_still_matches(tmp_path):
+    """Keys added to the configs since a run was saved take their defaults (as load_run reads
+    it), so resuming or reusing the run is not refused over them; a real change still is."""
+    from ipm.engine.trainer import _resume_mismatch, saved_config
+
+    cfg = config_from_dict(tiny("gan", steps=2))
+    now = config_to_dict(cfg)
+    old = json.loads(json.dumps(now))
+    del old["train"]["ema_warmup"]  # as in a run saved before the key existed
+    assert _resume_mismatch(saved_config({"config": old}), now) == []
+    old["model"]["loss"] = "ipm" if now["model"]["loss"] != "ipm" else "ns"
+    assert [d.split(" ")[0] for d in _resume_mismatch(saved_config({"config": old}), now)] == [
+        "model.loss"
+    ]

@@ -112,6 +112,12 @@ def _meta(cfg: RunConfig, device: torch.device, world: int) -> dict:
     }
 
 
+def saved_config(payload: dict) -> dict:
+    """A checkpoint's config as today's code reads it: keys added since the run was saved take
+    their defaults, exactly as :func:`load_run` rebuilds the model."""
+    return config_to_dict(config_from_dict(payload["config"]))
+
+
 def _resume_mismatch(saved: dict, now: dict) -> list[str]:
     """Key paths that differ between two config dicts (train.steps and cadences may change)."""
     free = {"train.steps", "train.log_every", "train.checkpoint_every", "train.eval_every"}
@@ -236,7 +242,7 @@ def train(
     start, train_seconds, timed_steps = 0, 0.0, 0
     if resume:
         payload = load_checkpoint(ckpt_path)
-        diff = _resume_mismatch(payload["config"], config_to_dict(cfg))
+        diff = _resume_mismatch(saved_config(payload), config_to_dict(cfg))
         if diff:
             raise ConfigError("", "--resume: the config differs from the run's: " + "; ".join(diff))
         for n, sd in payload["networks"].items():
