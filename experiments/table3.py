@@ -71,7 +71,46 @@ def run_model(data: str, model: str, a) -> Path:
     return ensure_run(f"experiments/configs/{d}/{model}.yaml", over, runs / model)
 
 
+def _checkpoint_digest(run: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(run / "checkpoints" / "last.pt", "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def evaluate(run: Path, data: str, a) -> dict:
+    """:func:`_evaluate`, cached in ``run/table3_eval.json``: an interrupted table resumes
+    without re-sampling the models already evaluated. The cache is used only for the same
+    checkpoint bytes and the same evaluation settings."""
+    import json
+
+    key = {
+        "checkpoint_sha256": _checkpoint_digest(run),
+        "data": data,
+        "quick": bool(a.quick),
+        "inception_weights": str(a.inception_weights) if a.inception_weights else None,
+        "threads": a.threads,
+    }
+    cache = run / "table3_eval.json"
+    if cache.is_file():
+        try:
+            saved = json.loads(cache.read_text())
+        except json.JSONDecodeError:
+            saved = {}
+        if saved.get("key") == key:
+            print(f"{run}: evaluation reused from {cache.name} (same checkpoint and settings)")
+            return saved["result"]
+    result = _evaluate(run, data, a)
+    tmp = cache.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"key": key, "result": result}, indent=2) + "\n")
+    tmp.replace(cache)
+    return result
+
+
+def _evaluate(run: Path, data: str, a) -> dict:
     from ipm.cli import evaluate_run
 
     n = 1000 if a.quick else None

@@ -116,7 +116,7 @@ def test_interpolation_on_an_image_run(tmp_path):
     assert path_stats(straight) == pytest.approx((1.0, 0.25))
 
 
-def test_table3_quick(tmp_path):
+def test_table3_quick(tmp_path, capsys):
     from experiments.table3 import MODELS, main
 
     res = main(["--quick", "--out", str(tmp_path / "out"), "--runs", str(tmp_path / "runs")])
@@ -127,6 +127,37 @@ def test_table3_quick(tmp_path):
     md = (tmp_path / "out/README.md").read_text()
     assert "| metric | EDM | Discr. Flow | GAN | Score GAN | SD flow | DMMD |" in md
     assert "not comparable" in md  # the paper's Inception-FIDs are labelled, not mixed in
+    # a second table reuses the cached evaluation of an unchanged checkpoint ...
+    again = main(
+        [
+            "--quick",
+            "--models",
+            "gan",
+            "--out",
+            str(tmp_path / "o2"),
+            "--runs",
+            str(tmp_path / "runs"),
+        ]
+    )
+    assert again["gaussians"]["gan"] == res["gaussians"]["gan"]
+    assert "evaluation reused" in capsys.readouterr().out
+    # ... but not of a changed one
+    cache = tmp_path / "runs/gaussians/gan/table3_eval.json"
+    saved = json.loads(cache.read_text())
+    saved["key"]["checkpoint_sha256"] = "0" * 64
+    cache.write_text(json.dumps(saved))
+    main(
+        [
+            "--quick",
+            "--models",
+            "gan",
+            "--out",
+            str(tmp_path / "o3"),
+            "--runs",
+            str(tmp_path / "runs"),
+        ]
+    )
+    assert "evaluation reused" not in capsys.readouterr().out
     # a finished run is reused only with the same config
     from experiments._runs import ensure_run
 
