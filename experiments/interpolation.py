@@ -5,7 +5,7 @@
         [--out docs/results/interpolation/<data>]
 
 For each run (GAN, Score GAN: the latent z of the generator; EDM, Discriminator Flow: the
-initial noise x₀ of the flow, scaled by the prior's std) and each interpolation method of
+initial noise x₀ of the flow, scaled by the prior's std and shifted by its mean) and each interpolation method of
 :mod:`ipm.generators.interpolation`, ``--pairs`` pairs of latents are interpolated at
 ``--steps`` times and decoded. Writes one image grid per run and method (rows: pairs; columns:
 t = 0 → 1) and a table of how smooth the decoded paths are: the path-length ratio
@@ -29,11 +29,13 @@ if str(ROOT) not in sys.path:
 from experiments._report import Report  # noqa: E402
 
 
-def latent_size(model) -> tuple[int, float]:
-    """(dimension, scale) of the latent that decodes to a sample."""
+def latent_size(model) -> tuple[int, float, float]:
+    """(dimension, scale, shift) of the latent that decodes to a sample: a standard normal z
+    maps to shift + scale·z."""
     if "generator" in model.networks:
-        return model.cfg.latent_dim, 1.0
-    return model.dim, float(model.particle_model().prior.std)
+        return model.cfg.latent_dim, 1.0, 0.0
+    prior = model.particle_model().prior
+    return model.dim, float(prior.std), float(getattr(prior, "mean", 0.0))
 
 
 @torch.no_grad()
@@ -87,11 +89,11 @@ def main(argv=None) -> dict:
         ["| run | model | method | path-length ratio | largest jump |", "|---|---|---|---|---|"],
     )
     for run, cfg, model in loaded:
-        d, scale = latent_size(model)
+        d, scale, shift = latent_size(model)
         g = torch.Generator().manual_seed(a.seed)
         z0, z1 = torch.randn(a.pairs, d, generator=g), torch.randn(a.pairs, d, generator=g)
         for method in a.methods:
-            z = interpolate(z0, z1, ts, method).reshape(-1, d) * scale
+            z = shift + interpolate(z0, z1, ts, method).reshape(-1, d) * scale
             x = decode(model, z.to(torch.float32)).reshape(a.pairs, a.steps, -1).cpu()
             name = f"{run.name}_{method}.png"
             image_grid(x.reshape(a.pairs * a.steps, -1), tuple(model.shape), a.out / name, a.steps)

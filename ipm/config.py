@@ -398,9 +398,12 @@ class DiscrFlowConfig:
     schedule: Literal["paper", "multi_time", "persistent"] = "paper"
     times_per_trajectory: int = 1
     sample_stop: int = 0  # stop sampling after this many steps (0: the full N)
+    # the prior π = N(prior_mean·1, prior_std² I) (the official code's p_mean / p_std)
+    prior_mean: float = 0.0
+    prior_std: float = 1.0
 
     def __post_init__(self):
-        _positive(self, "eta", "flow_steps", "time_embedding", "time_scale")
+        _positive(self, "eta", "flow_steps", "time_embedding", "time_scale", "prior_std")
         _positive(self, "times_per_trajectory")
         _non_negative(self, "gp_weight", "gp_center", "sample_stop")
         _require(

@@ -197,6 +197,32 @@ def test_persistent_schedule_advances_each_particle_one_euler_step():
     assert sorted(m._steps.tolist()) == sorted(((torch.arange(m.batch_size) + 4) % n).tolist())
 
 
+def test_discriminator_flow_starts_from_its_prior_in_training_and_sampling():
+    """π = N(m·1, s² I): the particles restarted at t = 0 (persistent schedule) and the samples
+    stopped after zero field evaluations are draws of π, and its score is −(x − m)/s²."""
+    cfg, m = _build("discr_flow", schedule="persistent", prior_mean=-1.0, prior_std=0.25)
+    m.networks["discriminator"].double()
+    opt, ctx = _sgd(m), _ctx()
+    restarted = []
+    for _ in range(cfg.model.flow_steps):  # every particle restarts once
+        m.train_step(ctx, opt)
+        restarted.append(m._traj[m._steps == 0])  # restarted from π after reaching t = 1
+    x0 = torch.cat(restarted)
+    assert x0.shape[0] >= m.batch_size
+    assert abs(float(x0.mean()) + 1) < 0.05 and abs(float(x0.std()) - 0.25) < 0.05
+    pm = m.particle_model()
+    z = pm.prior.sample(20000, generator=torch.Generator().manual_seed(0))
+    assert abs(float(z.mean()) + 1) < 0.01 and abs(float(z.std()) - 0.25) < 0.01
+    x = torch.randn(5, 2, dtype=DT, requires_grad=True)
+    (g,) = torch.autograd.grad(pm.prior.log_prob(x).sum(), x)
+    assert torch.allclose(pm.prior.score(x.detach()), g)
+    assert torch.allclose(g, -(x.detach() + 1) / 0.0625)
+    # with η = 0 nothing moves: the samples are π's draws
+    cfg0, m0 = _build("discr_flow", prior_mean=-1.0, prior_std=0.25, eta=1e-300)
+    out = m0.sample(4000, generator=torch.Generator().manual_seed(1)).x
+    assert abs(float(out.mean()) + 1) < 0.02 and abs(float(out.std()) - 0.25) < 0.02
+
+
 def test_schedules_simulate_once_per_update_per_k_updates_or_never(monkeypatch):
     """paper: one (truncated) simulation per update; multi_time: one per k; persistent: only
     the first (its particles then move one Euler step per update)."""

@@ -1,4 +1,4 @@
-"""N(0, s² I) in any dimension without a D×D matrix: the prior π of particle models on images
+"""N(m·1, s² I) in any dimension without a D×D matrix: the prior π of particle models on images
 (D = C·H·W, where :class:`~ipm.distributions.Gaussian`'s full covariance would not fit)."""
 
 from __future__ import annotations
@@ -15,11 +15,22 @@ __all__ = ["IsotropicGaussian"]
 
 
 class IsotropicGaussian:
-    """N(0, std² I_D); smoothed by k_σ it is N(0, (std² + σ²) I_D)."""
+    """N(mean·1, std² I_D); smoothed by k_σ it is N(mean·1, (std² + σ²) I_D). ``mean`` is one
+    scalar shared by every coordinate (e.g. −1, the black background of images in [−1, 1])."""
 
-    def __init__(self, dim: int, std: float = 1.0, dtype: torch.dtype = torch.float32, device=None):
+    def __init__(
+        self,
+        dim: int,
+        std: float = 1.0,
+        dtype: torch.dtype = torch.float32,
+        device=None,
+        mean: float = 0.0,
+    ):
         self.dim = check_positive_int(dim, "dim")
         self.std = float(check_positive(std, "std"))
+        self.mean = float(mean)
+        if not math.isfinite(self.mean):
+            raise ValueError(f"mean: expected a finite number, got {mean!r}")
         self.dtype, self.device = dtype, device
 
     def _check(self, x: Tensor) -> None:
@@ -30,16 +41,17 @@ class IsotropicGaussian:
         """n samples, (n, D)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n: expected an integer >= 1, got {n!r}")
-        x = torch.randn(n, self.dim, dtype=self.dtype, generator=generator)
-        return (self.std * x).to(self.device) if self.device is not None else self.std * x
+        x = self.mean + self.std * torch.randn(n, self.dim, dtype=self.dtype, generator=generator)
+        return x.to(self.device) if self.device is not None else x
 
     def log_prob(self, x: Tensor, sigma: float | Tensor = 0.0) -> Tensor:
-        """log N(x; 0, (std² + σ²) I), (N,)."""
+        """log N(x; mean·1, (std² + σ²) I), (N,)."""
         self._check(x)
         v = self.std**2 + _sigma_value(sigma) ** 2
-        return -0.5 * (x * x).sum(1) / v - 0.5 * self.dim * math.log(2 * math.pi * v)
+        y = x - self.mean
+        return -0.5 * (y * y).sum(1) / v - 0.5 * self.dim * math.log(2 * math.pi * v)
 
     def score(self, x: Tensor, sigma: float | Tensor = 0.0) -> Tensor:
-        """−x/(std² + σ²), (N, D)."""
+        """−(x − mean)/(std² + σ²), (N, D)."""
         self._check(x)
-        return -x / (self.std**2 + _sigma_value(sigma) ** 2)
+        return -(x - self.mean) / (self.std**2 + _sigma_value(sigma) ** 2)

@@ -2,7 +2,8 @@
 
 Composition: flow = :class:`~ipm.flows.DiscriminatorFlow` of one time-conditioned discriminator
 f(x, t), dx = −η ∇(c∘f)(x, t) dt on t ∈ [0, 1] (Eq. 20) × no generator; solver = Euler on N
-uniform steps from π = N(0, I).
+uniform steps from π = N(m·1, s² I) (``prior_mean`` m, ``prior_std`` s; the paper's N(0, I) by
+default).
 """
 
 from __future__ import annotations
@@ -62,8 +63,16 @@ class DiscriminatorFlowModel(GenerativeModel):
         grid = uniform_grid(0.0, 1.0, steps)
         if stop:
             grid = grid[: stop + 1]
-        prior = IsotropicGaussian(self.dim)
+        prior = self.prior()
         return ParticleModel(self.cfg.eta * self.flow(), Euler(grid, record=record), prior)
+
+    def prior(self) -> IsotropicGaussian:
+        """π = N(prior_mean·1, prior_std² I)."""
+        return IsotropicGaussian(self.dim, self.cfg.prior_std, mean=self.cfg.prior_mean)
+
+    def _prior_like(self, z: Tensor) -> Tensor:
+        """Standard normal draws ``z`` mapped to π."""
+        return self.cfg.prior_mean + self.cfg.prior_std * z
 
     def simulate(self, x0: Tensor) -> Tensor:
         """Positions x_{i/N}, i = 0 … N−1, of the training flow from x0: (N, B, D)."""
@@ -99,25 +108,27 @@ class DiscriminatorFlowModel(GenerativeModel):
         """Fake particles, their step indices i (t = i/N), and the last trajectory's end."""
         b, c, n = self.batch_size, self.cfg, self.cfg.flow_steps
         if c.schedule == "paper":
-            x0, i = ctx.randn(b, self.dim), ctx.randint(n, b)
+            x0, i = self._prior_like(ctx.randn(b, self.dim)), ctx.randint(n, b)
             return self.simulate_to(x0, i), i, None
         if c.schedule == "multi_time":
             if self._traj is None or self._age >= c.times_per_trajectory:
-                self._traj, self._age = self.simulate(ctx.randn(b, self.dim)), 0
+                self._traj, self._age = self.simulate(self._prior_like(ctx.randn(b, self.dim))), 0
             self._age += 1
             i = ctx.randint(n, b)
             return self._traj[i, torch.arange(i.shape[0], device=i.device)], i, self._traj[-1]
         # persistent: B particles at staggered steps, each advanced one step per update
         if self._traj is None:
             i = ctx.local(torch.arange(b) % n)
-            self._traj, self._steps = self.simulate_to(ctx.randn(b, self.dim), i), i
+            x0 = self._prior_like(ctx.randn(b, self.dim))
+            self._traj, self._steps = self.simulate_to(x0, i), i
         return self._traj, self._steps, None
 
     def _advance(self, ctx: StepContext) -> None:
         """Persistent schedule: one Euler step of every particle with the updated discriminator;
         particles that reach t = 1 restart from fresh noise at t = 0."""
         n = self.cfg.flow_steps
-        noise = ctx.randn(self.batch_size, self.dim)  # drawn every step: a fixed RNG stream
+        # drawn every step: a fixed RNG stream
+        noise = self._prior_like(ctx.randn(self.batch_size, self.dim))
         t = self._steps.to(self._traj.dtype) / n
         x = self._traj + (1.0 / n) * (self.cfg.eta * self.flow()).field(self._traj, t)
         nxt = self._steps + 1
@@ -163,7 +174,7 @@ class DiscriminatorFlowModel(GenerativeModel):
         stop = stop if stop is not None else (self.cfg.sample_stop or None)
         pm = self.particle_model(nfe, stop, record)
         dev = next(self.networks["discriminator"].parameters()).device
-        x0 = torch.randn(n, self.dim, generator=generator).to(dev)
+        x0 = self._prior_like(torch.randn(n, self.dim, generator=generator)).to(dev)
         res = pm.evolve(x0)
         return SampleOutput(res.x.detach(), res.nfe, res.trajectory)
 
