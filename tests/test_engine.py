@@ -329,3 +329,15 @@ def test_a_run_saved_before_a_config_key_existed_still_matches(tmp_path):
     assert [d.split(" ")[0] for d in _resume_mismatch(saved_config({"config": old}), now)] == [
         "model.loss"
     ]
+
+
+def test_resume_may_change_the_thread_count_and_cadences_but_not_the_batch():
+    from ipm.engine.trainer import _resume_mismatch
+
+    now = config_to_dict(config_from_dict(tiny("gan", steps=2)))
+    saved = json.loads(json.dumps(now))
+    saved["train"]["threads"] = now["train"]["threads"] + 1
+    saved["train"]["log_every"] = now["train"]["log_every"] + 7
+    assert _resume_mismatch(saved, now) == []
+    saved["train"]["batch_size"] = now["train"]["batch_size"] + 1
+    assert [d.split(" ")[0] for d in _resume_mismatch(saved, now)] == ["train.batch_size"]

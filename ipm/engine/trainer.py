@@ -119,9 +119,11 @@ def saved_config(payload: dict) -> dict:
 
 
 def _resume_mismatch(saved: dict, now: dict) -> list[str]:
-    """Key paths that differ between two config dicts (train.steps and cadences may change)."""
+    """Key paths that differ between two config dicts (train.steps, cadences and the thread
+    count may change; a resume is bit-exact only at the thread count it was saved with, since
+    CPU reductions split by thread)."""
     free = {"train.steps", "train.log_every", "train.checkpoint_every", "train.eval_every"}
-    free |= {"train.keep_every"}
+    free |= {"train.keep_every", "train.threads"}
     free |= {"train.progress", "eval"}
     out = []
 
