@@ -44,6 +44,7 @@ TITLES = {
     "score_gan": "Score GAN",
     "sd_flow": "SD flow",
     "dmmd": "DMMD",
+    "noise": "noise (reference)",
 }
 CONFIG_DIRS = {"gaussians": "gaussians", "digits": "digits-cpu", "mnist": "mnist-cpu"}
 # the paper's Table 3 (Inception-FID, its own training budget); not comparable with ours
@@ -69,6 +70,38 @@ def run_model(data: str, model: str, a) -> Path:
             "train.log_every=20",
         ]
     return ensure_run(f"experiments/configs/{d}/{model}.yaml", over, runs / model)
+
+
+def noise_reference(data: str, a) -> dict:
+    """The image metrics of pure noise, clamp(N(0, I), −1, 1), against the same data images as
+    the models (``evaluate_run``'s reference draw): what a model that learned nothing scores in
+    this feature space, the scale against which FID, KID and precision/recall are read."""
+    from ipm.cli import EVAL_SEED
+    from ipm.config import load_config
+    from ipm.data import dataset
+    from ipm.metrics.features import feature_space
+    from ipm.metrics.image_quality import image_quality, reference_batches
+
+    cfg = load_config(ROOT / f"experiments/configs/{CONFIG_DIRS[data]}/gan.yaml")
+    n = 1000 if a.quick else cfg.eval.n_samples
+    b, data_set = cfg.eval.feature_batch, dataset(cfg.data)
+    n_ref = min(n, len(data_set))
+    shape = tuple(data_set.images(torch.arange(1)).shape[1:])
+    g = torch.Generator().manual_seed(EVAL_SEED)
+
+    def noise():
+        for s in range(0, n, b):
+            yield torch.randn(min(b, n - s), *shape, generator=g).clamp(-1, 1)
+
+    return image_quality(
+        feature_space("classifier"),
+        noise(),
+        reference_batches(data_set, n_ref, b, EVAL_SEED),
+        n_samples=n,
+        n_reference=n_ref,
+        keep=cfg.eval.keep_features,
+        seed=EVAL_SEED,
+    ) | {"n_samples": n, "nfe": 0}
 
 
 def _checkpoint_digest(run: Path) -> str:
@@ -156,10 +189,14 @@ def _evaluate(run: Path, data: str, a) -> dict:
     return out
 
 
+def _cell(r: dict, key: str, fmt: str) -> str:
+    return format(r[key], fmt) if r.get(key) is not None else "–"
+
+
 def markdown(results: dict, a) -> str:
     parts = []
     for data, by_model in results.items():
-        cols = [m for m in MODELS if m in by_model]
+        cols = [m for m in (*MODELS, "noise") if m in by_model]
         head = "| metric | " + " | ".join(TITLES[m] for m in cols) + " |"
         sep = "|---|" + "---|" * len(cols)
         rows = []
@@ -191,7 +228,7 @@ def markdown(results: dict, a) -> str:
                 fields.insert(1, ("Inception-FID", "inception_fid", ".3g"))
             for label, k, f in fields:
                 rows.append(
-                    f"| {label} | " + " | ".join(format(by_model[m][k], f) for m in cols) + " |"
+                    f"| {label} | " + " | ".join(_cell(by_model[m], k, f) for m in cols) + " |"
                 )
         for label, k in (("NFE per sample", "nfe"), ("samples", "n_samples")):
             rows.append(f"| {label} | " + " | ".join(str(by_model[m][k]) for m in cols) + " |")
@@ -206,6 +243,13 @@ def markdown(results: dict, a) -> str:
                 f" FID in the feature space {first['feature_space']}, against "
                 f"{first['fid_counts'][1]} data images."
             )
+            if "noise" in by_model:
+                pr = by_model["noise"]["precision"]
+                note += (
+                    " The last column is clamp(N(0, I), −1, 1) images, no model: in this feature "
+                    f"space pure noise gets precision {pr:.2f}, because the real k-NN balls are wide, "
+                    "so precision is read together with FID and recall, never alone."
+                )
             if data == "mnist":
                 note += (
                     " Floor: the MNIST test set against 10,000 training images has classifier-FID "
@@ -225,6 +269,10 @@ def markdown(results: dict, a) -> str:
         + "\n".join(paper)
     )
     return "\n\n".join(parts)
+
+
+def _print_row(data: str, m: str, r: dict) -> None:
+    print(f"{data} {m}: " + ", ".join(f"{k}={v:.4g}" for k, v in r.items() if isinstance(v, float)))
 
 
 def main(argv=None) -> dict:
@@ -249,12 +297,10 @@ def main(argv=None) -> dict:
         for m in models:
             run = run_model(data, m, a)
             results[data][m] = {"run": str(run), **evaluate(run, data, a)}
-            print(
-                f"{data} {m}: "
-                + ", ".join(
-                    f"{k}={v:.4g}" for k, v in results[data][m].items() if isinstance(v, float)
-                )
-            )
+            _print_row(data, m, results[data][m])
+        if data != "gaussians":
+            results[data]["noise"] = noise_reference(data, a)
+            _print_row(data, "noise", results[data]["noise"])
     md = markdown(results, a)
     report.write({"results": results, "paper_inception_fid": PAPER}, md)
     print(md)

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["main"]
+__all__ = ["EVAL_SEED", "main"]
+
+EVAL_SEED = 1234  # ``ipm evaluate``'s default seed: its samples and its draw of reference data
 
 
 def _train(args) -> int:
@@ -145,7 +147,7 @@ def evaluate_run(
     *,
     nfe: int | None = None,
     stop: int | None = None,
-    seed: int = 1234,
+    seed: int = EVAL_SEED,
     threads: int = 1,
     features: str | None = None,
     feature_weights: str | None = None,

@@ -167,3 +167,18 @@ def test_table3_quick(tmp_path, capsys):
             ["train.steps=60", "model.loss=ipm"],
             tmp_path / "runs/gaussians/gan",
         )
+
+
+def test_table3_noise_reference_is_far_from_the_digits_and_labelled():
+    """The noise column: pure noise against the digits scores a much larger classifier-FID than
+    the data against itself would, and the table prints it beside the models with its caveat."""
+    from types import SimpleNamespace
+
+    from experiments.table3 import markdown, noise_reference
+
+    a = SimpleNamespace(quick=True, inception_weights=None)
+    r = noise_reference("digits", a)
+    assert r["n_samples"] == 1000 and r["fid_counts"] == [1000, 1000]
+    assert r["fid"] > 100 and r["recall"] < 0.05 and 0 <= r["precision"] <= 1
+    md = markdown({"digits": {"noise": r}}, a)
+    assert "noise (reference)" in md and "never alone" in md
