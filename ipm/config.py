@@ -45,6 +45,7 @@ __all__ = [
     "apply_overrides",
     "config_from_dict",
     "config_to_dict",
+    "saved_run_config",
     "load_config",
 ]
 
@@ -602,6 +603,28 @@ def _build(cls, data, prefix: str):
         raise ConfigError(
             f"{prefix}.{e.key}" if prefix else e.key, str(e).split(": ", 1)[-1]
         ) from None
+
+
+# Defaults that changed after runs had been saved without the key: a run saved before the key
+# existed behaved as the old default, so it is read with that value (not today's default).
+# model name -> {model key: the behaviour before the key existed}
+LEGACY_MODEL_DEFAULTS: dict[str, dict[str, object]] = {
+    # before dbbbfd7 the generated score was trained with EDM's lambda(sigma) weighting
+    "score_gan": {"score_loss": "edm"},
+}
+
+
+def saved_run_config(d: dict) -> RunConfig:
+    """The config of a saved run (a checkpoint's or run directory's dict): keys added since it
+    was saved take the value that reproduces the run's behaviour (:data:`LEGACY_MODEL_DEFAULTS`),
+    else today's default."""
+    model = d.get("model") if isinstance(d, dict) else None
+    if isinstance(model, dict):
+        legacy = LEGACY_MODEL_DEFAULTS.get(model.get("name"), {})
+        missing = {k: v for k, v in legacy.items() if k not in model}
+        if missing:
+            d = {**d, "model": {**model, **missing}}
+    return config_from_dict(d)
 
 
 def config_from_dict(data: dict) -> RunConfig:

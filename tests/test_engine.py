@@ -341,3 +341,20 @@ def test_resume_may_change_the_thread_count_and_cadences_but_not_the_batch():
     assert _resume_mismatch(saved, now) == []
     saved["train"]["batch_size"] = now["train"]["batch_size"] + 1
     assert [d.split(" ")[0] for d in _resume_mismatch(saved, now)] == ["train.batch_size"]
+
+
+def test_a_score_gan_saved_before_score_loss_existed_reads_as_the_edm_weighting():
+    """score_loss was added with a new default ('plain'); runs saved before trained with EDM's
+    weighting, so they read as 'edm' and a plain config does not silently reuse them."""
+    from ipm.config import saved_run_config
+    from ipm.engine.trainer import _resume_mismatch, saved_config
+
+    now = config_to_dict(config_from_dict(tiny("score_gan", steps=2, edm_checkpoint="edm_run")))
+    assert now["model"]["score_loss"] == "plain"
+    old = json.loads(json.dumps(now))
+    del old["model"]["score_loss"]
+    assert saved_run_config(old).model.score_loss == "edm"
+    assert [d.split(" ")[0] for d in _resume_mismatch(saved_config({"config": old}), now)] == [
+        "model.score_loss"
+    ]
+    assert config_from_dict(old).model.score_loss == "plain"  # a user's config: today's default

@@ -31,7 +31,12 @@ from pathlib import Path
 
 import torch
 
-from ..config import ConfigError, RunConfig, config_from_dict, config_to_dict
+from ..config import (
+    ConfigError,
+    RunConfig,
+    config_to_dict,
+    saved_run_config,
+)
 from ..data import data_shape, dataset
 from ..models import GenerativeModel, StepContext, build_model
 from .checkpoint import LAST, CheckpointError, load_checkpoint, save_checkpoint
@@ -113,9 +118,10 @@ def _meta(cfg: RunConfig, device: torch.device, world: int) -> dict:
 
 
 def saved_config(payload: dict) -> dict:
-    """A checkpoint's config as today's code reads it: keys added since the run was saved take
-    their defaults, exactly as :func:`load_run` rebuilds the model."""
-    return config_to_dict(config_from_dict(payload["config"]))
+    """A checkpoint's config as today's code reads it (:func:`~ipm.config.saved_run_config`):
+    keys added since the run was saved take their defaults, or the old behaviour where a
+    default changed, exactly as :func:`load_run` rebuilds the model."""
+    return config_to_dict(saved_run_config(payload["config"]))
 
 
 def _resume_mismatch(saved: dict, now: dict) -> list[str]:
@@ -368,7 +374,7 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu", *, use_ema
     path = find_checkpoint(run_dir, what="RUN_DIR")
     payload = load_checkpoint(path)
     try:
-        cfg = config_from_dict(payload["config"])
+        cfg = saved_run_config(payload["config"])
     except (KeyError, ConfigError) as e:
         raise CheckpointError(f"{path}: its config is invalid: {e}") from None
     torch.manual_seed(cfg.seed)

@@ -28,12 +28,12 @@ __all__ = ["ScoreGAN", "load_edm"]
 
 def load_edm(path: str | Path, device: torch.device | str = "cpu") -> EDM:
     """A trained EDM from a run directory (its last checkpoint) or a checkpoint file."""
-    from ..config import config_from_dict
+    from ..config import saved_run_config
     from ..engine.checkpoint import find_checkpoint, load_checkpoint
 
     ckpt = find_checkpoint(path, what="model.edm_checkpoint (the Score GAN's data score)")
     payload = load_checkpoint(ckpt)
-    cfg = config_from_dict(payload["config"])
+    cfg = saved_run_config(payload["config"])
     if cfg.model.name != "edm":
         raise ValueError(
             f"model.edm_checkpoint: {ckpt} is a {cfg.model.name!r} run, expected an 'edm' run"
