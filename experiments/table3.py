@@ -104,6 +104,9 @@ def noise_reference(data: str, a) -> dict:
     ) | {"n_samples": n, "nfe": 0}
 
 
+REUSED: list[str] = []  # evaluations taken from a cache in this process
+
+
 def _checkpoint_digest(run: Path) -> str:
     import hashlib
 
@@ -135,6 +138,7 @@ def evaluate(run: Path, data: str, a) -> dict:
             saved = {}
         if saved.get("key") == key:
             print(f"{run}: evaluation reused from {cache.name} (same checkpoint and settings)")
+            REUSED.append(f"{data}/{run.name}")
             return saved["result"]
     result = _evaluate(run, data, a)
     tmp = cache.with_suffix(".json.tmp")
@@ -302,6 +306,12 @@ def main(argv=None) -> dict:
             results[data]["noise"] = noise_reference(data, a)
             _print_row(data, "noise", results[data]["noise"])
     md = markdown(results, a)
+    if REUSED:
+        md = (
+            f"Evaluations reused from the `table3_eval.json` cache of an earlier invocation (same "
+            f"checkpoint bytes and settings), not included in the wall time: {', '.join(REUSED)}."
+            "\n\n" + md
+        )
     report.write({"results": results, "paper_inception_fid": PAPER}, md)
     print(md)
     return results
