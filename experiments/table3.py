@@ -250,9 +250,10 @@ def markdown(results: dict, a) -> str:
             if "noise" in by_model:
                 pr = by_model["noise"]["precision"]
                 note += (
-                    " The last column is clamp(N(0, I), −1, 1) images, no model: in this feature "
-                    f"space pure noise gets precision {pr:.2f}, because the real k-NN balls are wide, "
-                    "so precision is read together with FID and recall, never alone."
+                    " The last column is clamp(N(0, I), −1, 1) images, no model: the scale of a "
+                    f"model that learned nothing (here FID {by_model['noise']['fid']:.3g}, precision "
+                    f"{pr:.2f}). k-NN precision can credit far-off samples when the real balls are "
+                    "wide, so it is read together with FID and recall, never alone."
                 )
             if data == "mnist":
                 note += (
