@@ -6,8 +6,10 @@
   with streaming float64 statistics, KID, k-NN precision/recall.
 - Feature spaces (:mod:`.features`): FID-InceptionV3 from a local weights file, and the MNIST
   classifier that ships with ipm. Every FID names its feature space.
+- :mod:`.class_balance`: which classes a model draws, under the MNIST classifier.
 """
 
+from .class_balance import ClassBalance, class_balance
 from .frechet import FeatureStats, GaussianFit, fid_from_features, frechet_distance
 from .kde import kde_log_likelihood, select_bandwidth
 from .kid import KID, kid, polynomial_mmd2_unbiased
@@ -15,11 +17,13 @@ from .lowdim import SampleMetrics, evaluate_samples, mmd2_gaussian, mode_coverag
 from .precision_recall import PrecisionRecall, knn_radii, precision_recall
 
 __all__ = [
+    "ClassBalance",
     "KID",
     "FeatureStats",
     "GaussianFit",
     "PrecisionRecall",
     "SampleMetrics",
+    "class_balance",
     "evaluate_samples",
     "fid_from_features",
     "frechet_distance",
