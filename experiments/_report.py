@@ -26,6 +26,14 @@ def hardware() -> str:
     )
 
 
+def add_common_args(p, out_default=None) -> None:
+    """The flags every experiment takes: ``--quick``, ``--out``, ``--seed``, ``--threads``."""
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--out", type=Path, default=out_default)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+
+
 class Report:
     """Collects the header fields at start; :meth:`write` adds the wall time and writes
     ``<name>.json`` and ``README.md`` into ``out``."""

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from experiments._report import Report  # noqa: E402
+from experiments._report import Report, add_common_args  # noqa: E402
 
 
 @torch.no_grad()
@@ -70,10 +70,7 @@ def main(argv=None) -> dict:
     p.add_argument("--n", type=int, default=2000)
     p.add_argument("--threshold", type=float, default=0.9)
     p.add_argument("--batch", type=int, default=500)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--out", type=Path, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
+    add_common_args(p)
     a = p.parse_args(argv)
     if a.quick:
         a.n = 200

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from experiments._report import Report  # noqa: E402
+from experiments._report import Report, add_common_args  # noqa: E402
 
 
 def latent_size(model) -> tuple[int, float, float]:
@@ -69,10 +69,7 @@ def main(argv=None) -> dict:
     )
     p.add_argument("--pairs", type=int, default=6)
     p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--out", type=Path, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
+    add_common_args(p)
     a = p.parse_args(argv)
     if a.quick:
         a.pairs, a.steps = 2, 5

@@ -38,3 +38,24 @@ def fake_image_folder(folder: Path, n: int = 6, seed: int = 0, size=(80, 60)) ->
         where = folder / "sub" if i % 2 else folder
         Image.fromarray(a, "RGB").save(where / f"img{i}.{'png' if i % 3 == 0 else 'jpg'}")
     return folder
+
+
+def tiny_mnist_gan_run(tmp_path: Path) -> Path:
+    """A 2-step MNIST-cpu GAN (widths 4, batch 4) on 8 fake images, trained into tmp_path/gan."""
+    from ipm.config import load_config
+    from ipm.engine import train
+
+    cfg = load_config(
+        "experiments/configs/mnist-cpu/gan.yaml",
+        [
+            f"data.root={fake_mnist(tmp_path / 'm', n=8)}",
+            "model.generator.width=4",
+            "model.discriminator.width=4",
+            "train.steps=2",
+            "train.batch_size=4",
+            "train.progress=false",
+            "eval.grid=4",
+        ],
+    )
+    train(cfg, tmp_path / "gan")
+    return tmp_path / "gan"

@@ -56,23 +56,9 @@ def test_bad_inputs_name_the_argument(logits, ref, match):
 
 def test_experiment_on_an_image_run(tmp_path):
     from experiments.class_balance import main
-    from ipm.config import load_config
-    from ipm.engine import train
-    from tests.image_fixtures import fake_mnist
+    from tests.image_fixtures import tiny_mnist_gan_run
 
-    cfg = load_config(
-        "experiments/configs/mnist-cpu/gan.yaml",
-        [
-            f"data.root={fake_mnist(tmp_path / 'm', n=8)}",
-            "model.generator.width=4",
-            "model.discriminator.width=4",
-            "train.steps=2",
-            "train.batch_size=4",
-            "train.progress=false",
-            "eval.grid=4",
-        ],
-    )
-    train(cfg, tmp_path / "gan")
+    tiny_mnist_gan_run(tmp_path)
     rows = main([str(tmp_path / "gan"), "--quick", "--out", str(tmp_path / "out")])
     assert rows["data"]["tv_to_reference"] == pytest.approx(0.0, abs=1e-12)
     assert rows["data"]["n"] == 8  # the fake data set holds 8 images

@@ -91,23 +91,9 @@ def test_mode_collapse_quick(tmp_path):
 
 def test_interpolation_on_an_image_run(tmp_path):
     from experiments.interpolation import main, path_stats
-    from ipm.config import load_config
-    from ipm.engine import train
-    from tests.image_fixtures import fake_mnist
+    from tests.image_fixtures import tiny_mnist_gan_run
 
-    cfg = load_config(
-        "experiments/configs/mnist-cpu/gan.yaml",
-        [
-            f"data.root={fake_mnist(tmp_path / 'm', n=8)}",
-            "model.generator.width=4",
-            "model.discriminator.width=4",
-            "train.steps=2",
-            "train.batch_size=4",
-            "train.progress=false",
-            "eval.grid=4",
-        ],
-    )
-    train(cfg, tmp_path / "gan")
+    tiny_mnist_gan_run(tmp_path)
     res = main([str(tmp_path / "gan"), "--quick", "--out", str(tmp_path / "out")])
     assert {r["method"] for r in res.values()} == {"spherical_cauchy_linear", "linear"}
     assert all(r["path_length_ratio"] >= 1 - 1e-6 for r in res.values())
