@@ -10,6 +10,10 @@ output, no BatchNorm) for the operator. Methods: jacobian_contraction, ntk_vecto
 structured (full N×N×D×D blocks), trace (N×N), operator (A_θ(V) of Eq. 14).
 A configuration is skipped, with the reason printed, when its cost extrapolated from a measured
 smaller N exceeds ``--max-seconds`` per call or its memory cannot fit.
+
+With ``--jax-python PYTHON`` (an interpreter that has jax; jax is not a dependency of ipm) each
+operator row is followed by the JAX anchor of the same configuration (``bench_ntk_jax.py``),
+measured right after it on the same machine, and a last table gives ipm's time over JAX's.
 """
 
 from __future__ import annotations
@@ -102,6 +106,21 @@ def run_child(cfg: dict, timeout: float) -> dict | str:
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+def run_jax_anchor(
+    python: str, model: str, d: int, n: int, repeats: int, timeout: float
+) -> dict | str:
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_ntk_jax.py")
+    cmd = [python, script, "--one", f"{model},{d},{n}", "--repeats", str(repeats)]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"JAX anchor not measured: {e}"
+    if p.returncode != 0:
+        tail = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ""
+        return f"JAX anchor failed (exit {p.returncode}): {tail}"
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
 def skip_reason(
     method: str, model: str, d: int, n: int, done: dict, max_seconds: float
 ) -> str | None:
@@ -144,6 +163,11 @@ def main() -> int:
         default=60.0,
         help="skip configurations estimated slower than this per call",
     )
+    ap.add_argument(
+        "--jax-python",
+        metavar="PYTHON",
+        help="measure the JAX anchor of each operator row with this interpreter (it needs jax)",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -161,6 +185,7 @@ def main() -> int:
     )
     done: dict = {}
     rows: list[dict] = []
+    anchors: list[dict] = []
     for method, model, d, n in configs:
         if method == "structured" and d == 1024 and n > 16:
             reason = f"full kernel is {n * n * d * d * 4 / 2**30:.0f} GiB (the target is N = 16; use trace or operator)"
@@ -186,6 +211,19 @@ def main() -> int:
             f"{method:22s} {model:5s} {d:5d} {n:4d} {res['seconds']:10.4f} {res['peak_rss_mib']:9.0f}",
             flush=True,
         )
+        if method == "operator" and args.jax_python:
+            jres = run_jax_anchor(args.jax_python, model, d, n, args.repeats, 30 * args.max_seconds)
+            if isinstance(jres, str):
+                print(
+                    f"{'operator_jax':22s} {model:5s} {d:5d} {n:4d} {'failed':>10s} {'':>9s}  {jres}"
+                )
+                continue
+            anchors.append(jres)
+            print(
+                f"{'operator_jax':22s} {model:5s} {d:5d} {n:4d} {jres['seconds']:10.4f} {'':>9s}  "
+                f"jax {jres['jax']}",
+                flush=True,
+            )
     for model, d in (("mlp", 2), ("mlp", 1024), ("conv", 1024)):
         op = [r for r in rows if r["method"] == "operator" and r["model"] == model and r["D"] == d]
         e_raw = fit_exponent(op, lambda r: r["peak_rss_mib"])
@@ -195,9 +233,22 @@ def main() -> int:
                 f"operator peak-memory exponent in N ({model}, D={d}): {e_raw:.3f} (process peak RSS), "
                 f"{e_extra if e_extra is None else round(e_extra, 3)} (peak above the process baseline)"
             )
+    if anchors:
+        print("operator, ipm over the JAX anchor measured right after it (< 1: ipm faster):")
+        for a in anchors:
+            mine = next(
+                r
+                for r in rows
+                if (r["method"], r["model"], r["D"], r["N"])
+                == ("operator", a["model"].split("-")[0], a["D"], a["N"])
+            )
+            print(
+                f"  {a['model']:5s} D={a['D']:<5d} N={a['N']:<4d} ipm {mine['seconds']:.4f} s, "
+                f"jax {a['seconds']:.4f} s, ratio {mine['seconds'] / a['seconds']:.2f}"
+            )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
+            json.dump(rows + anchors, f, indent=1)
     return 0
 
 

@@ -13,6 +13,7 @@ from ipm.ntk import (
     ntk_operator,
     ntk_trace,
 )
+from ipm.ntk._structured import structured_operator
 
 DT = torch.float64
 
@@ -132,8 +133,9 @@ def test_ntk_is_symmetric_psd(n, seed, sym_blocks):
     mean=st.booleans(),
     chunk=st.integers(1, 4),
     seed=st.integers(0, 1000),
+    blocks=st.integers(1, 4),
 )
-def test_operator_equals_materialised_kernel_contraction(n, m_out, mean, chunk, seed):
+def test_operator_equals_materialised_kernel_contraction(n, m_out, mean, chunk, seed, blocks):
     torch.manual_seed(seed)
     model = MLP(3, 2, width=10, depth=2).to(DT)
     z, z_out = torch.randn(n, 3, dtype=DT), torch.randn(m_out, 3, dtype=DT)
@@ -142,6 +144,12 @@ def test_operator_equals_materialised_kernel_contraction(n, m_out, mean, chunk, 
     for structured in (True, False):
         got = ntk_operator(model, z, v, z_out, mean=mean, structured=structured, chunk_size=chunk)
         assert rel_err(got, ref) <= 1e-10
+    # the block-parallel sweep (particles split over worker threads), forced on small inputs
+    params = {k: t.detach() for k, t in model.named_parameters()}
+    for zo in (None, z_out):
+        want = ref if zo is not None else ntk_operator(model, z, v, mean=mean, structured=False)
+        got = structured_operator(model, params, z, v, zo, mean, blocks=blocks)
+        assert rel_err(got, want) <= 1e-10
 
 
 def test_operator_on_conv_generator():

@@ -11,6 +11,7 @@ D output directions through the layers once per sample (an explicit reverse swee
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import jvp
 
-from .._threads import threads_for
+from .._threads import SINGLE_THREAD_BELOW_MACS, threads_for
 from .methods import NTKKind
 
 __all__ = ["ELEMENTWISE", "StructuredUnsupported", "structured_ntk", "supports_structured"]
@@ -249,6 +250,99 @@ def times_derivative(m: nn.Module, t: Tensor, pre: Tensor, out: Tensor) -> Tenso
     return t * activation_and_derivative(m, pre)[1]
 
 
+def _reverse(recs, v: Tensor, scale: float) -> dict[int, tuple[Tensor, Tensor, Tensor | None]]:
+    """Reverse sweep of one block of particles: per Linear layer k, its input a, the scaled
+    back-propagated signal s_w² g (g = ∂(Σ_i v_i·g(z_i))/∂y_k) and the bias cotangent s_b² Σ_i g_i.
+    """
+    g = v
+    out: dict[int, tuple[Tensor, Tensor, Tensor | None]] = {}
+    for k in range(len(recs) - 1, -1, -1):
+        rec = recs[k]
+        if rec[0] == "act":
+            g = times_derivative(rec[1], g, *rec[2:])
+            continue
+        _, a, w, b, s_w, s_b = rec
+        c = s_w * s_w * scale
+        db = None if b is None else g.sum(0).mul_(s_b * s_b * scale)
+        # Scale only when needed: an element-wise pass costs ~5% of the call here.
+        out[k] = (a, g if c == 1.0 else g * c, db)
+        if k > 0:
+            g = g @ w if s_w == 1.0 else (g @ w).mul_(s_w)
+    return out
+
+
+def _combine(recs, per_block: list[dict], n: int, m: int) -> dict[int, tuple]:
+    """Jᵀ V of all blocks, per Linear layer, in the cheaper of two orders.
+
+    ``("direct", dW, db)``: the weight cotangent dW = Σ_i s_w² g_iᵀ a_i, applied later as a_o dWᵀ.
+    ``("gram", A, G, db)``: the stacked inputs and signals, applied as (a_o Aᵀ) G — fewer
+    multiply-adds when N < n_in·n_out/(n_in + n_out).
+    """
+    ct: dict[int, tuple] = {}
+    for k, rec in enumerate(recs):
+        if rec[0] != "lin":
+            continue
+        n_out, n_in = rec[2].shape
+        parts = [blk[k] for blk in per_block]
+        dbs = [p[2] for p in parts]
+        db = None if dbs[0] is None else (dbs[0] if len(dbs) == 1 else torch.stack(dbs).sum(0))
+        if m * n * (n_in + n_out) < (n + m) * n_in * n_out:
+            a = parts[0][0] if len(parts) == 1 else torch.cat([p[0] for p in parts])
+            g = parts[0][1] if len(parts) == 1 else torch.cat([p[1] for p in parts])
+            ct[k] = ("gram", a, g, db)
+        else:
+            dw = parts[0][1].T @ parts[0][0]
+            for a, g, _ in parts[1:]:
+                dw.addmm_(g.T, a)
+            ct[k] = ("direct", dw, db)
+    return ct
+
+
+def _tangent(recs_out, ct: dict[int, tuple]) -> Tensor:
+    """Tangent sweep: dy_l = s_w W_l da + (weight tangent) + db_l, da_l = φ'(y_l) ⊙ dy_l."""
+    da = None
+    for k, rec in enumerate(recs_out):
+        if rec[0] == "act":
+            da = times_derivative(rec[1], da, *rec[2:])
+            continue
+        _, a_o, w, b, s_w, s_b = rec
+        term = ct[k]
+        db = term[-1]
+        if term[0] == "gram":
+            gram = a_o @ term[1].T
+            dy = gram @ term[2] if db is None else torch.addmm(db, gram, term[2])
+        else:
+            dy = a_o @ term[1].T if db is None else torch.addmm(db, a_o, term[1].T)
+        if da is not None:
+            dy.addmm_(da, w.T, alpha=s_w)
+        da = dy
+    return da
+
+
+#: Worker threads of the block-parallel operator, by count (created on first use).
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    if workers not in _POOLS:
+        _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="ipm-ntk")
+    return _POOLS[workers]
+
+
+def _map_blocks(fn, items: list) -> list:
+    """fn over items: the first on this thread, the others on pool threads, concurrently."""
+    if len(items) == 1:
+        return [fn(items[0])]
+    futures = [_pool(len(items) - 1).submit(fn, it) for it in items[1:]]
+    first = fn(items[0])
+    return [first] + [f.result() for f in futures]
+
+
+def _row_blocks(n: int, blocks: int) -> list[slice]:
+    bounds = [round(i * n / blocks) for i in range(blocks + 1)]
+    return [slice(bounds[i], bounds[i + 1]) for i in range(blocks) if bounds[i + 1] > bounds[i]]
+
+
 def structured_operator(
     model: nn.Module,
     params: dict[str, Tensor],
@@ -256,6 +350,7 @@ def structured_operator(
     v: Tensor,
     z_out: Tensor | None,
     mean: bool,
+    blocks: int | None = None,
 ) -> Tensor:
     """A_θ(V)(z_o) = J(z_o)(Jᵀ V) by explicit reverse and tangent sweeps (no autograd).
 
@@ -263,54 +358,45 @@ def structured_operator(
     layer with back-propagated signals g (N × n_out) and inputs a (N × n_in), the weight
     cotangent is dW = s_w² gᵀa and its tangent at z_o is a_o dWᵀ = s_w² (a_o aᵀ) g: the sweep
     uses whichever of the two orders costs fewer multiply-adds (the Gram order when N < n).
+
+    On a multi-core CPU the particles are split into one block per intra-op thread, each swept
+    on its own thread with one intra-op thread (a barrier between the reverse and the tangent
+    sweep sums Jᵀ V over the blocks). Intra-op threading splits every small matrix product and
+    element-wise pass, and each split wakes the sleeping threads (``OMP_WAIT_POLICY=PASSIVE``);
+    block threads run the whole sweep without waking anyone. The result is the same sums in
+    the same order per row. ``blocks`` overrides the choice (1 = the serial sweep).
     """
     layers = _layers(model)
     n_params = sum(t.numel() for t in params.values())
-    n, m = z.shape[0], (z if z_out is None else z_out).shape[0]
+    same = z_out is None or z_out is z
+    n, m = z.shape[0], (z if same else z_out).shape[0]
     work = 5.0 * n_params * (n + m)
-    with torch.no_grad(), threads_for(work, z.device):
-        recs, d = _forward_records(layers, params, z)
-        if v.shape[1] != d:
-            raise ValueError(
-                f"v: expected D={d} columns (the generator's output size), got {v.shape[1]}"
-            )
+    n_threads = torch.get_num_threads()
+    if blocks is None:
+        parallel = z.device.type == "cpu" and n_threads > 1 and work >= SINGLE_THREAD_BELOW_MACS
+        blocks = n_threads if parallel else 1
+    blocks = max(1, min(blocks, n, m))
+    with torch.no_grad(), threads_for(work if blocks == 1 else 0.0, z.device):
+        in_blocks = _row_blocks(n, blocks)
+        out_blocks = in_blocks if same else _row_blocks(m, blocks)
         scale = 1.0 / n if mean else 1.0
-        # Reverse sweep: g_l = ∂(Σ_i v_i·g(z_i))/∂y_l, kept per Linear layer (or folded into dW).
-        g = v
-        ct: dict[int, tuple[str, Tensor, Tensor | None]] = {}
-        for k in range(len(recs) - 1, -1, -1):
-            rec = recs[k]
-            if rec[0] == "act":
-                g = times_derivative(rec[1], g, *rec[2:])
-                continue
-            _, a, w, b, s_w, s_b = rec
-            n_out, n_in = w.shape
-            c = s_w * s_w * scale
-            db = None if b is None else g.sum(0).mul_(s_b * s_b * scale)
-            if m * n * (n_in + n_out) < (n + m) * n_in * n_out:
-                # Scale only when needed: an element-wise pass costs ~5% of the call here.
-                ct[k] = ("gram", g if c == 1.0 else g * c, db)
-            else:
-                ct[k] = ("direct", (g.T @ a).mul_(c), db)
-            if k > 0:
-                g = g @ w if s_w == 1.0 else (g @ w).mul_(s_w)
-        recs_out = (
-            recs if z_out is None or z_out is z else _forward_records(layers, params, z_out)[0]
-        )
-        # Tangent sweep: dy_l = s_w W_l da + (weight tangent) + db_l, da_l = φ'(y_l) ⊙ dy_l.
-        da = None
-        for k, rec in enumerate(recs_out):
-            if rec[0] == "act":
-                da = times_derivative(rec[1], da, *rec[2:])
-                continue
-            _, a_o, w, b, s_w, s_b = rec
-            how, t, db = ct[k]
-            if how == "gram":
-                gram = a_o @ recs[k][1].T
-                dy = gram @ t if db is None else torch.addmm(db, gram, t)
-            else:
-                dy = a_o @ t.T if db is None else torch.addmm(db, a_o, t.T)
-            if da is not None:
-                dy.addmm_(da, w.T, alpha=s_w)
-            da = dy
-        return da
+
+        def reverse(sl: slice):
+            recs, d = _forward_records(layers, params, z[sl])
+            if v.shape[1] != d:
+                raise ValueError(
+                    f"v: expected D={d} columns (the generator's output size), got {v.shape[1]}"
+                )
+            return recs, _reverse(recs, v[sl], scale)
+
+        swept = _map_blocks(reverse, in_blocks)
+        ct = _combine(swept[0][0], [s[1] for s in swept], n, m)
+
+        def tangent(i: int) -> Tensor:
+            recs = (
+                swept[i][0] if same else _forward_records(layers, params, z_out[out_blocks[i]])[0]
+            )
+            return _tangent(recs, ct)
+
+        outs = _map_blocks(tangent, list(range(len(out_blocks))))
+        return outs[0] if len(outs) == 1 else torch.cat(outs)
