@@ -152,6 +152,35 @@ def test_operator_equals_materialised_kernel_contraction(n, m_out, mean, chunk, 
         assert rel_err(got, want) <= 1e-10
 
 
+def _operator_in_child(queue):
+    torch.manual_seed(0)
+    model = MLP(3, 2, width=10, depth=2).to(DT)
+    z, v = torch.randn(6, 3, dtype=DT), torch.randn(6, 2, dtype=DT)
+    params = {k: t.detach() for k, t in model.named_parameters()}
+    queue.put(structured_operator(model, params, z, v, None, False, blocks=2).sum().item())
+
+
+def test_block_parallel_operator_works_in_a_forked_child():
+    # The parent's worker threads are not inherited by a forked child: the child must make its
+    # own pool rather than wait forever on the parent's.
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork start method on this platform")
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    _operator_in_child(queue)  # the parent's pool now exists
+    want = queue.get(timeout=10)
+    proc = ctx.Process(target=_operator_in_child, args=(queue,))
+    proc.start()
+    proc.join(timeout=60)
+    if proc.is_alive():
+        proc.kill()
+        pytest.fail("the operator hung in a forked child")
+    assert proc.exitcode == 0
+    assert queue.get(timeout=10) == pytest.approx(want, rel=1e-12)
+
+
 def test_operator_on_conv_generator():
     m = make_conv()
     z = torch.randn(4, 3, dtype=DT)

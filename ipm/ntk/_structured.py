@@ -11,6 +11,7 @@ D output directions through the layers once per sample (an explicit reverse swee
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -319,14 +320,17 @@ def _tangent(recs_out, ct: dict[int, tuple]) -> Tensor:
     return da
 
 
-#: Worker threads of the block-parallel operator, by count (created on first use).
-_POOLS: dict[int, ThreadPoolExecutor] = {}
+#: Worker threads of the block-parallel operator, by (process id, count), created on first
+#: use. Keyed by process so that a forked child (e.g. a DataLoader worker), which inherits the
+#: dict but not the threads, makes its own pool instead of waiting on threads that do not exist.
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
-    if workers not in _POOLS:
-        _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="ipm-ntk")
-    return _POOLS[workers]
+    key = (os.getpid(), workers)
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="ipm-ntk")
+    return _POOLS[key]
 
 
 def _map_blocks(fn, items: list) -> list:
