@@ -367,8 +367,10 @@ def structured_operator(
     on its own thread with one intra-op thread (a barrier between the reverse and the tangent
     sweep sums Jᵀ V over the blocks). Intra-op threading splits every small matrix product and
     element-wise pass, and each split wakes the sleeping threads (``OMP_WAIT_POLICY=PASSIVE``);
-    block threads run the whole sweep without waking anyone. The result is the same sums in
-    the same order per row. ``blocks`` overrides the choice (1 = the serial sweep).
+    block threads run the whole sweep without waking anyone. The result equals the serial
+    sweep's up to rounding: the weight and bias cotangents add the blocks' partial sums (float32
+    relative difference ~1e-7 on the benchmark MLP). ``blocks`` overrides the choice (1 = the
+    serial sweep).
     """
     layers = _layers(model)
     n_params = sum(t.numel() for t in params.values())
