@@ -13,7 +13,11 @@ from ipm.ntk import (
     ntk_operator,
     ntk_trace,
 )
-from ipm.ntk._structured import structured_operator
+from ipm.ntk._structured import (
+    structured_operator,
+    supports_structured,
+    supports_structured_operator,
+)
 
 DT = torch.float64
 
@@ -134,10 +138,11 @@ def test_ntk_is_symmetric_psd(n, seed, sym_blocks):
     chunk=st.integers(1, 4),
     seed=st.integers(0, 1000),
     blocks=st.integers(1, 4),
+    act=st.sampled_from(["leaky_relu", "tanh", "gelu"]),  # gelu: the autograd derivative
 )
-def test_operator_equals_materialised_kernel_contraction(n, m_out, mean, chunk, seed, blocks):
+def test_operator_equals_materialised_kernel_contraction(n, m_out, mean, chunk, seed, blocks, act):
     torch.manual_seed(seed)
-    model = MLP(3, 2, width=10, depth=2).to(DT)
+    model = MLP(3, 2, width=10, depth=2, activation_name=act).to(DT)
     z, z_out = torch.randn(n, 3, dtype=DT), torch.randn(m_out, 3, dtype=DT)
     v = torch.randn(n, 2, dtype=DT)
     ref = torch.einsum("ijde,je->id", reference_ntk(model, z_out, z), v) / (n if mean else 1)
@@ -179,6 +184,89 @@ def test_block_parallel_operator_works_in_a_forked_child():
         pytest.fail("the operator hung in a forked child")
     assert proc.exitcode == 0
     assert queue.get(timeout=10) == pytest.approx(want, rel=1e-12)
+
+
+def make_plain_conv(kind: str, seed: int) -> nn.Sequential:
+    """Conv generators with no BatchNorm: the structured operator's domain."""
+    torch.manual_seed(seed)
+    if kind == "transposed":  # DCGAN-like, with output padding and a bias-free layer
+        m = nn.Sequential(
+            nn.Linear(3, 6 * 2 * 2),
+            nn.Unflatten(1, (6, 2, 2)),
+            nn.LeakyReLU(0.2),
+            nn.ConvTranspose2d(6, 4, 4, 2, 1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(4, 2, 3, 2, 1, output_padding=1, bias=False),
+            nn.Tanh(),
+        )
+    elif kind == "strided":  # latents enter as images; dilation, groups, Flatten, Linear head
+        m = nn.Sequential(
+            nn.Unflatten(1, (2, 5, 5)),
+            nn.Conv2d(2, 4, 3, 1, 2, dilation=2, groups=2),
+            nn.Tanh(),
+            nn.Conv2d(4, 3, 3, 2, 1),
+            nn.Flatten(),
+            nn.Linear(27, 4),
+        )
+    else:  # 1-d
+        m = nn.Sequential(
+            nn.Unflatten(1, (1, 6)),
+            nn.Conv1d(1, 3, 3, padding=1),
+            nn.SiLU(),
+            nn.ConvTranspose1d(3, 2, 2, 2),
+        )
+    return m.to(DT)
+
+
+LATENT = {"transposed": 3, "strided": 50, "1d": 6}
+
+
+@given(
+    kind=st.sampled_from(["transposed", "strided", "1d"]),
+    n=st.integers(1, 6),
+    m_out=st.integers(1, 4),
+    mean=st.booleans(),
+    blocks=st.integers(1, 3),
+    seed=st.integers(0, 1000),
+)
+def test_structured_operator_on_conv_models(kind, n, m_out, mean, blocks, seed):
+    # Convolutions (transposed or not, strides, padding, output padding, dilation, groups, no
+    # bias), reshapes and activations: the explicit sweeps against the materialised kernel.
+    model = make_plain_conv(kind, seed)
+    assert supports_structured_operator(model) and not supports_structured(model)
+    d_in = LATENT[kind]
+    z, z_out = torch.randn(n, d_in, dtype=DT), torch.randn(m_out, d_in, dtype=DT)
+    d = model(z[:1]).reshape(1, -1).shape[1]
+    v = torch.randn(n, d, dtype=DT)
+    params = {k: t.detach() for k, t in model.named_parameters()}
+    for zo in (None, z_out):
+        zz = z if zo is None else zo
+        ref = torch.einsum("ijde,je->id", reference_ntk(model, zz, z), v) / (n if mean else 1)
+        got = structured_operator(model, params, z, v, zo, mean, blocks=blocks)
+        assert got.shape == ref.shape
+        assert rel_err(got, ref) <= 1e-10
+    # ntk_operator dispatches to the same path; v may come in the output's own shape
+    out_shape = model(z[:1]).shape[1:]
+    got = ntk_operator(model, z, v.reshape(n, *out_shape), mean=mean)
+    want = ntk_operator(model, z, v, mean=mean, structured=False)
+    assert rel_err(got, want) <= 1e-10
+
+
+def test_structured_operator_leaves_unsupported_layers_to_torch_func():
+    assert not supports_structured_operator(make_conv())  # BatchNorm: generic path
+    reflect = nn.Sequential(
+        nn.Unflatten(1, (1, 4)), nn.Conv1d(1, 1, 3, padding=1, padding_mode="reflect")
+    )
+    assert not supports_structured_operator(reflect)
+    with pytest.raises(StructuredUnsupported, match="BatchNorm2d"):
+        structured_operator(
+            make_conv().net,
+            {},
+            torch.zeros(1, 8, 2, 2, dtype=DT),
+            torch.zeros(1, 64, dtype=DT),
+            None,
+            False,
+        )
 
 
 def test_operator_on_conv_generator():

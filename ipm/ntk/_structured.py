@@ -18,12 +18,18 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.func import jvp
 
 from .._threads import SINGLE_THREAD_BELOW_MACS, threads_for
 from .methods import NTKKind
 
-__all__ = ["ELEMENTWISE", "StructuredUnsupported", "structured_ntk", "supports_structured"]
+__all__ = [
+    "ELEMENTWISE",
+    "StructuredUnsupported",
+    "structured_ntk",
+    "structured_operator",
+    "supports_structured",
+    "supports_structured_operator",
+]
 
 #: Activation modules the structured path treats as element-wise maps.
 ELEMENTWISE: tuple[type[nn.Module], ...] = (
@@ -77,6 +83,50 @@ def _layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return layers
 
 
+#: Convolutions the structured operator sweeps with native kernels (zero padding, integer padding).
+CONVS: tuple[type[nn.Module], ...] = (
+    nn.Conv1d,
+    nn.Conv2d,
+    nn.Conv3d,
+    nn.ConvTranspose1d,
+    nn.ConvTranspose2d,
+    nn.ConvTranspose3d,
+)
+#: Pure reshapes the structured operator passes through.
+RESHAPES: tuple[type[nn.Module], ...] = (nn.Flatten, nn.Unflatten)
+
+
+def _operator_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Layers of a model the structured operator covers: Linear layers, convolutions (zero
+    padding given as integers), reshapes and element-wise activations, in an nn.Sequential."""
+    layers = _flatten(model) if isinstance(model, nn.Sequential) else []
+    if not layers:
+        raise StructuredUnsupported(
+            f"structured operator: expected an nn.Sequential, got {type(model).__name__}"
+        )
+    for name, m in layers:
+        if isinstance(m, nn.Linear) or type(m) in ELEMENTWISE or type(m) in RESHAPES:
+            continue
+        if type(m) in CONVS and m.padding_mode == "zeros" and not isinstance(m.padding, str):
+            continue
+        raise StructuredUnsupported(
+            f"structured operator: module {name!r} of type {type(m).__name__} is not supported "
+            f"(Linear, zero-padded convolutions, Flatten/Unflatten and element-wise activations)"
+        )
+    if not any(isinstance(m, (nn.Linear, *CONVS)) for _, m in layers):
+        raise StructuredUnsupported("structured operator: the model has no Linear or conv layer")
+    return layers
+
+
+def supports_structured_operator(model: nn.Module) -> bool:
+    """Whether :func:`structured_operator` covers every module of ``model``."""
+    try:
+        _operator_layers(model)
+    except StructuredUnsupported:
+        return False
+    return True
+
+
 def supports_structured(model: nn.Module) -> bool:
     """Whether :func:`structured_ntk` covers every module of ``model``."""
     try:
@@ -128,7 +178,14 @@ def activation_and_derivative(m: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
         return y, y * (1 - y)
     if isinstance(m, nn.Identity):
         return x, torch.ones_like(x)
-    return jvp(m, (x,), (torch.ones_like(x),))
+    # Any other element-wise φ: φ'(x_i) = ∂(Σ_j φ(x_j))/∂x_i by reverse-mode autograd, whose
+    # graphs are per thread. (torch.func.jvp is not safe here: its forward-AD levels are
+    # process-global, and the block-parallel operator calls this from several threads.)
+    with torch.enable_grad():
+        xg = x.detach().requires_grad_(True)
+        y = m(xg)
+        (d,) = torch.autograd.grad(y.sum(), xg)
+    return y.detach(), d
 
 
 def _work_macs(layers, params, n1: int, n2: int, kind: NTKKind) -> float:
@@ -217,9 +274,21 @@ def _full(terms1, terms2, n1, n2, d, same, block_bytes) -> Tensor:
     return k.permute(0, 2, 1, 3)
 
 
-def _forward_records(layers, params: dict[str, Tensor], z: Tensor):
-    """Forward sweep storing what the reverse and tangent sweeps need."""
-    a = z.reshape(z.shape[0], -1)
+def _conv_args(m: nn.Module) -> tuple:
+    """(stride, padding, dilation, transposed, output_padding, groups) of aten.convolution."""
+    transposed = isinstance(m, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d))
+    out_pad = list(m.output_padding) if transposed else [0] * len(m.stride)
+    return list(m.stride), list(m.padding), list(m.dilation), transposed, out_pad, m.groups
+
+
+def _forward_records(layers, params: dict[str, Tensor], z: Tensor, flatten: bool = True):
+    """Forward sweep storing what the reverse and tangent sweeps need.
+
+    Records: ``("lin", a, w, b, s_w, s_b)``, ``("conv", a, w, b, conv_args, output_shape)``,
+    ``("act", module, pre, out)`` and ``("reshape", module, input_shape)``. With ``flatten``
+    the latents enter as (N, −1) (MLPs); convolutional models take them as they are.
+    """
+    a = z.reshape(z.shape[0], -1) if flatten else z
     records: list[tuple] = []
     for name, m in layers:
         if isinstance(m, nn.Linear):
@@ -229,11 +298,19 @@ def _forward_records(layers, params: dict[str, Tensor], z: Tensor):
             s_b = float(getattr(m, "bias_scale", 1.0))
             records.append(("lin", a, w, b, s_w, s_b))
             a = F.linear(a, s_w * w if s_w != 1.0 else w, None if b is None else s_b * b)
+        elif type(m) in CONVS:
+            w, b, args = params[f"{name}.weight"], params.get(f"{name}.bias"), _conv_args(m)
+            y = torch.ops.aten.convolution(a, w, b, *args)
+            records.append(("conv", a, w, b, args, y.shape))
+            a = y
+        elif type(m) in RESHAPES:
+            records.append(("reshape", m, a.shape))
+            a = m(a)
         else:
             out = m(a)
             records.append(("act", m, a, out))
             a = out
-    return records, a.shape[1]
+    return records, a[0].numel()
 
 
 def times_derivative(m: nn.Module, t: Tensor, pre: Tensor, out: Tensor) -> Tensor:
@@ -251,42 +328,71 @@ def times_derivative(m: nn.Module, t: Tensor, pre: Tensor, out: Tensor) -> Tenso
     return t * activation_and_derivative(m, pre)[1]
 
 
-def _reverse(recs, v: Tensor, scale: float) -> dict[int, tuple[Tensor, Tensor, Tensor | None]]:
-    """Reverse sweep of one block of particles: per Linear layer k, its input a, the scaled
-    back-propagated signal s_w² g (g = ∂(Σ_i v_i·g(z_i))/∂y_k) and the bias cotangent s_b² Σ_i g_i.
+def _reverse(recs, v: Tensor, scale: float) -> dict[int, tuple]:
+    """Reverse sweep of one block of particles, one entry per parametrised layer k:
+
+    - Linear: ``("lin", a, s_w² g, s_b² Σ_i g_i)`` with its input a and back-propagated signal
+      g = ∂(Σ_i v_i·g(z_i))/∂y_k (the order of the weight term is chosen in :func:`_combine`);
+    - convolution: ``("conv", dW, db)``, the weight and bias cotangents of the block.
     """
     g = v
-    out: dict[int, tuple[Tensor, Tensor, Tensor | None]] = {}
+    out: dict[int, tuple] = {}
     for k in range(len(recs) - 1, -1, -1):
         rec = recs[k]
         if rec[0] == "act":
-            g = times_derivative(rec[1], g, *rec[2:])
+            g = times_derivative(rec[1], g.reshape(rec[3].shape), *rec[2:])
+            continue
+        if rec[0] == "reshape":
+            g = g.reshape(rec[2])
+            continue
+        if rec[0] == "conv":
+            _, a, w, b, args, y_shape = rec
+            g = g.reshape(y_shape)
+            bias_sizes = [w.shape[1] * args[5] if args[3] else w.shape[0]]
+            gi, gw, gb = torch.ops.aten.convolution_backward(
+                g, a, w, bias_sizes, *args, [k > 0, True, b is not None]
+            )
+            if scale != 1.0:
+                gw.mul_(scale)
+                gb = None if gb is None else gb.mul_(scale)
+            out[k] = ("conv", gw, gb)
+            g = gi
             continue
         _, a, w, b, s_w, s_b = rec
         c = s_w * s_w * scale
         db = None if b is None else g.sum(0).mul_(s_b * s_b * scale)
         # Scale only when needed: an element-wise pass costs ~5% of the call here.
-        out[k] = (a, g if c == 1.0 else g * c, db)
+        out[k] = ("lin", a, g if c == 1.0 else g * c, db)
         if k > 0:
             g = g @ w if s_w == 1.0 else (g @ w).mul_(s_w)
     return out
 
 
-def _combine(recs, per_block: list[dict], n: int, m: int) -> dict[int, tuple]:
-    """Jᵀ V of all blocks, per Linear layer, in the cheaper of two orders.
+def _sum_parts(ts: list[Tensor | None]) -> Tensor | None:
+    if ts[0] is None:
+        return None
+    return ts[0] if len(ts) == 1 else torch.stack(ts).sum(0)
 
-    ``("direct", dW, db)``: the weight cotangent dW = Σ_i s_w² g_iᵀ a_i, applied later as a_o dWᵀ.
-    ``("gram", A, G, db)``: the stacked inputs and signals, applied as (a_o Aᵀ) G — fewer
-    multiply-adds when N < n_in·n_out/(n_in + n_out).
+
+def _combine(recs, per_block: list[dict], n: int, m: int) -> dict[int, tuple]:
+    """Jᵀ V of all blocks, per parametrised layer.
+
+    Linear layers, in the cheaper of two orders: ``("direct", dW, db)``, the weight cotangent
+    dW = Σ_i s_w² g_iᵀ a_i, applied later as a_o dWᵀ; or ``("gram", A, G, db)``, the stacked
+    inputs and signals, applied as (a_o Aᵀ) G — fewer multiply-adds when
+    N < n_in·n_out/(n_in + n_out). Convolutions: ``("conv", dW, db)`` summed over the blocks.
     """
     ct: dict[int, tuple] = {}
     for k, rec in enumerate(recs):
+        if rec[0] == "conv":
+            parts = [blk[k] for blk in per_block]
+            ct[k] = ("conv", _sum_parts([p[1] for p in parts]), _sum_parts([p[2] for p in parts]))
+            continue
         if rec[0] != "lin":
             continue
         n_out, n_in = rec[2].shape
-        parts = [blk[k] for blk in per_block]
-        dbs = [p[2] for p in parts]
-        db = None if dbs[0] is None else (dbs[0] if len(dbs) == 1 else torch.stack(dbs).sum(0))
+        parts = [blk[k][1:] for blk in per_block]
+        db = _sum_parts([p[2] for p in parts])
         if m * n * (n_in + n_out) < (n + m) * n_in * n_out:
             a = parts[0][0] if len(parts) == 1 else torch.cat([p[0] for p in parts])
             g = parts[0][1] if len(parts) == 1 else torch.cat([p[1] for p in parts])
@@ -300,11 +406,23 @@ def _combine(recs, per_block: list[dict], n: int, m: int) -> dict[int, tuple]:
 
 
 def _tangent(recs_out, ct: dict[int, tuple]) -> Tensor:
-    """Tangent sweep: dy_l = s_w W_l da + (weight tangent) + db_l, da_l = φ'(y_l) ⊙ dy_l."""
-    da = None
+    """Tangent sweep: dy_l = W_l ⋆ da + dW_l ⋆ a_l + db_l (⋆ the layer's linear map),
+    da_l = φ'(y_l) ⊙ dy_l; returns (M, D)."""
+    da = None  # None: zero, before the first parametrised layer
     for k, rec in enumerate(recs_out):
         if rec[0] == "act":
-            da = times_derivative(rec[1], da, *rec[2:])
+            da = None if da is None else times_derivative(rec[1], da, *rec[2:])
+            continue
+        if rec[0] == "reshape":
+            da = None if da is None else rec[1](da)
+            continue
+        if rec[0] == "conv":
+            _, a_o, w, b, args, _ = rec
+            _, dw, db = ct[k]
+            dy = torch.ops.aten.convolution(a_o, dw, db, *args)
+            if da is not None:
+                dy.add_(torch.ops.aten.convolution(da, w, None, *args))
+            da = dy
             continue
         _, a_o, w, b, s_w, s_b = rec
         term = ct[k]
@@ -317,7 +435,7 @@ def _tangent(recs_out, ct: dict[int, tuple]) -> Tensor:
         if da is not None:
             dy.addmm_(da, w.T, alpha=s_w)
         da = dy
-    return da
+    return da.reshape(da.shape[0], -1)
 
 
 #: Worker threads of the block-parallel operator, by (process id, count), created on first
@@ -358,6 +476,11 @@ def structured_operator(
 ) -> Tensor:
     """A_θ(V)(z_o) = J(z_o)(Jᵀ V) by explicit reverse and tangent sweeps (no autograd).
 
+    Covers nn.Sequential models of Linear layers, zero-padded convolutions (transposed or not,
+    through ``aten.convolution`` and ``aten.convolution_backward``), Flatten/Unflatten and
+    element-wise activations. Unlike ``torch.func.functional_call``, which swaps the module's
+    parameters in place, the sweeps only read ``params``, so blocks can run on several threads.
+
     The forward pass at z is shared by Jᵀ V and, when z_out is z, by J(z_o)(·). For a Linear
     layer with back-propagated signals g (N × n_out) and inputs a (N × n_in), the weight
     cotangent is dW = s_w² gᵀa and its tangent at z_o is a_o dWᵀ = s_w² (a_o aᵀ) g: the sweep
@@ -372,7 +495,8 @@ def structured_operator(
     relative difference ~1e-7 on the benchmark MLP). ``blocks`` overrides the choice (1 = the
     serial sweep).
     """
-    layers = _layers(model)
+    layers = _operator_layers(model)
+    flat = not any(type(m) in CONVS or type(m) in RESHAPES for _, m in layers)
     n_params = sum(t.numel() for t in params.values())
     same = z_out is None or z_out is z
     n, m = z.shape[0], (z if same else z_out).shape[0]
@@ -388,7 +512,7 @@ def structured_operator(
         scale = 1.0 / n if mean else 1.0
 
         def reverse(sl: slice):
-            recs, d = _forward_records(layers, params, z[sl])
+            recs, d = _forward_records(layers, params, z[sl], flat)
             if v.shape[1] != d:
                 raise ValueError(
                     f"v: expected D={d} columns (the generator's output size), got {v.shape[1]}"
@@ -400,7 +524,9 @@ def structured_operator(
 
         def tangent(i: int) -> Tensor:
             recs = (
-                swept[i][0] if same else _forward_records(layers, params, z_out[out_blocks[i]])[0]
+                swept[i][0]
+                if same
+                else _forward_records(layers, params, z_out[out_blocks[i]], flat)[0]
             )
             return _tangent(recs, ct)
 

@@ -8,7 +8,7 @@ from torch.func import jvp, vjp
 
 from .._checks import check_finite
 from ._common import batch_fn, buffer_dict, check_latents, param_dict
-from ._structured import structured_operator, supports_structured
+from ._structured import structured_operator, supports_structured_operator
 
 __all__ = ["ntk_operator"]
 
@@ -39,9 +39,10 @@ def ntk_operator(
         z_out: (M, ...) latents where the result is evaluated (default ``z``).
         params: parameters θ to evaluate at (default: the model's own), e.g. a frozen θ_0.
         chunk_size: particles per vjp/jvp call (default: all at once); memory is linear in it.
-        structured: for MLPs of Linear layers and element-wise activations, use explicit
-            reverse/tangent sweeps sharing one forward pass (same result, fewer FLOPs);
-            ``False`` forces the generic ``torch.func`` vjp + jvp.
+        structured: for nn.Sequential models of Linear layers, zero-padded convolutions,
+            Flatten/Unflatten and element-wise activations, use explicit reverse/tangent sweeps
+            sharing one forward pass, on one particle block per CPU core (same result up to
+            rounding, fewer FLOPs); ``False`` forces the generic ``torch.func`` vjp + jvp.
 
     Returns:
         (M, D) tensor, in the output dtype of the model.
@@ -62,7 +63,7 @@ def ntk_operator(
             f"v: expected dtype {ref.dtype} on {ref.device} (the model's), got {v.dtype} on {v.device}"
         )
     check_finite(v, "v")
-    if structured and supports_structured(model):
+    if structured and supports_structured_operator(model):
         return structured_operator(model, p, z, v, z_out, mean)
     f = batch_fn(model, buffer_dict(model))
     n = z.shape[0]
