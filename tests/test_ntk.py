@@ -269,6 +269,20 @@ def test_structured_operator_leaves_unsupported_layers_to_torch_func():
         )
 
 
+def test_operator_falls_back_when_a_linear_layer_gets_images():
+    # nn.Linear on the channel axis of an image batch: structurally covered, but not (N, features)
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Unflatten(1, (2, 3, 4)), nn.Conv2d(2, 2, 3, padding=1), nn.Tanh(), nn.Linear(4, 3)
+    ).to(DT)
+    z, v = torch.randn(3, 24, dtype=DT), torch.randn(3, 18, dtype=DT)
+    params = {k: t.detach() for k, t in model.named_parameters()}
+    with pytest.raises(StructuredUnsupported, match="Linear layer '3' gets an input of shape"):
+        structured_operator(model, params, z, v, None, False)
+    ref = torch.einsum("ijde,je->id", reference_ntk(model, z, z), v)
+    assert rel_err(ntk_operator(model, z, v), ref) <= 1e-10
+
+
 def test_operator_on_conv_generator():
     m = make_conv()
     z = torch.randn(4, 3, dtype=DT)

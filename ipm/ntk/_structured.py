@@ -292,6 +292,11 @@ def _forward_records(layers, params: dict[str, Tensor], z: Tensor, flatten: bool
     records: list[tuple] = []
     for name, m in layers:
         if isinstance(m, nn.Linear):
+            if a.ndim != 2:
+                raise StructuredUnsupported(
+                    f"structured path: Linear layer {name!r} gets an input of shape "
+                    f"{tuple(a.shape)}; it covers Linear layers on (N, features) only"
+                )
             w = params[f"{name}.weight"]
             b = params.get(f"{name}.bias")
             s_w = float(getattr(m, "weight_scale", 1.0))
@@ -337,7 +342,8 @@ def _reverse(recs, v: Tensor, scale: float) -> dict[int, tuple]:
     """
     g = v
     out: dict[int, tuple] = {}
-    for k in range(len(recs) - 1, -1, -1):
+    first = next(i for i, r in enumerate(recs) if r[0] in ("lin", "conv"))
+    for k in range(len(recs) - 1, first - 1, -1):
         rec = recs[k]
         if rec[0] == "act":
             g = times_derivative(rec[1], g.reshape(rec[3].shape), *rec[2:])
@@ -350,7 +356,7 @@ def _reverse(recs, v: Tensor, scale: float) -> dict[int, tuple]:
             g = g.reshape(y_shape)
             bias_sizes = [w.shape[1] * args[5] if args[3] else w.shape[0]]
             gi, gw, gb = torch.ops.aten.convolution_backward(
-                g, a, w, bias_sizes, *args, [k > 0, True, b is not None]
+                g, a, w, bias_sizes, *args, [k > first, True, b is not None]
             )
             if scale != 1.0:
                 gw.mul_(scale)
@@ -363,7 +369,7 @@ def _reverse(recs, v: Tensor, scale: float) -> dict[int, tuple]:
         db = None if b is None else g.sum(0).mul_(s_b * s_b * scale)
         # Scale only when needed: an element-wise pass costs ~5% of the call here.
         out[k] = ("lin", a, g if c == 1.0 else g * c, db)
-        if k > 0:
+        if k > first:
             g = g @ w if s_w == 1.0 else (g @ w).mul_(s_w)
     return out
 

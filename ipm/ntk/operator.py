@@ -8,7 +8,11 @@ from torch.func import jvp, vjp
 
 from .._checks import check_finite
 from ._common import batch_fn, buffer_dict, check_latents, param_dict
-from ._structured import structured_operator, supports_structured_operator
+from ._structured import (
+    StructuredUnsupported,
+    structured_operator,
+    supports_structured_operator,
+)
 
 __all__ = ["ntk_operator"]
 
@@ -64,7 +68,10 @@ def ntk_operator(
         )
     check_finite(v, "v")
     if structured and supports_structured_operator(model):
-        return structured_operator(model, p, z, v, z_out, mean)
+        try:
+            return structured_operator(model, p, z, v, z_out, mean)
+        except StructuredUnsupported:
+            pass  # a layer's input the sweeps do not cover (e.g. Linear on a 4-d tensor)
     f = batch_fn(model, buffer_dict(model))
     n = z.shape[0]
     cs = chunk_size or n
