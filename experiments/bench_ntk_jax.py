@@ -6,7 +6,7 @@ Issue 2 states its operator targets as the JAX figures of an anchor machine (15 
 D = 2 MLP, 21 ms for D = 1024, at N = 256). This script measures that anchor here, on the
 same models as ``experiments/bench_ntk.py``, so ``ipm`` can be compared with it in one run on
 one machine. It needs ``jax`` (not a dependency of ``ipm``: install it in a separate
-environment, e.g. ``python -m venv /tmp/jaxenv && /tmp/jaxenv/bin/pip install jax``) and
+environment, e.g. ``python -m venv JAXENV && JAXENV/bin/pip install jax``) and
 never imports torch.
 
 A_θ(V) = J(z)·(J(z)ᵀ V) is ``jax.jvp`` of the generator at θ along the cotangent returned by
@@ -164,7 +164,7 @@ def main() -> int:
     except ImportError:
         print(
             "bench_ntk_jax: jax is not installed; it is not a dependency of ipm. Install it in a "
-            "separate environment (python -m venv /tmp/jaxenv && /tmp/jaxenv/bin/pip install jax) "
+            "separate environment (python -m venv JAXENV && JAXENV/bin/pip install jax) "
             "and run this script with that environment's python.",
             file=sys.stderr,
         )

@@ -62,27 +62,6 @@ def _flatten(model: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
     return [(prefix[:-1], model)]
 
 
-def _layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    layers = _flatten(model) if isinstance(model, nn.Sequential) else []
-    if not layers:
-        raise StructuredUnsupported(
-            f"structured NTK: expected an nn.Sequential of Linear layers and element-wise "
-            f"activations, got {type(model).__name__}"
-        )
-    for name, m in layers:
-        if isinstance(m, nn.Linear):
-            continue
-        if type(m) in ELEMENTWISE:
-            continue
-        raise StructuredUnsupported(
-            f"structured NTK: module {name!r} of type {type(m).__name__} is not supported "
-            f"(Linear and element-wise activations only)"
-        )
-    if not any(isinstance(m, nn.Linear) for _, m in layers):
-        raise StructuredUnsupported("structured NTK: the model has no Linear layer")
-    return layers
-
-
 #: Convolutions the structured operator sweeps with native kernels (zero padding, integer padding).
 CONVS: tuple[type[nn.Module], ...] = (
     nn.Conv1d,
@@ -96,32 +75,48 @@ CONVS: tuple[type[nn.Module], ...] = (
 RESHAPES: tuple[type[nn.Module], ...] = (nn.Flatten, nn.Unflatten)
 
 
-def _operator_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """Layers of a model the structured operator covers: Linear layers, convolutions (zero
-    padding given as integers), reshapes and element-wise activations, in an nn.Sequential."""
+def _layers(model: nn.Module, operator: bool = False) -> list[tuple[str, nn.Module]]:
+    """The modules of an nn.Sequential the structured path covers, or StructuredUnsupported.
+
+    The kernels (:func:`structured_ntk`) cover Linear layers and element-wise activations; the
+    operator (:func:`structured_operator`, ``operator=True``) also zero-padded convolutions
+    with integer padding and Flatten/Unflatten.
+    """
+    what = "structured operator" if operator else "structured NTK"
+    covers = (
+        "Linear layers, zero-padded convolutions, Flatten/Unflatten and element-wise activations"
+        if operator
+        else "Linear layers and element-wise activations"
+    )
+    params = (nn.Linear, *CONVS) if operator else (nn.Linear,)
     layers = _flatten(model) if isinstance(model, nn.Sequential) else []
     if not layers:
         raise StructuredUnsupported(
-            f"structured operator: expected an nn.Sequential, got {type(model).__name__}"
+            f"{what}: expected an nn.Sequential of {covers}, got {type(model).__name__}"
         )
     for name, m in layers:
-        if isinstance(m, nn.Linear) or type(m) in ELEMENTWISE or type(m) in RESHAPES:
+        if isinstance(m, nn.Linear) or type(m) in ELEMENTWISE:
             continue
-        if type(m) in CONVS and m.padding_mode == "zeros" and not isinstance(m.padding, str):
+        if operator and type(m) in RESHAPES:
+            continue
+        if (
+            operator
+            and type(m) in CONVS
+            and m.padding_mode == "zeros"
+            and not isinstance(m.padding, str)
+        ):
             continue
         raise StructuredUnsupported(
-            f"structured operator: module {name!r} of type {type(m).__name__} is not supported "
-            f"(Linear, zero-padded convolutions, Flatten/Unflatten and element-wise activations)"
+            f"{what}: module {name!r} of type {type(m).__name__} is not supported ({covers} only)"
         )
-    if not any(isinstance(m, (nn.Linear, *CONVS)) for _, m in layers):
-        raise StructuredUnsupported("structured operator: the model has no Linear or conv layer")
+    if not any(isinstance(m, params) for _, m in layers):
+        raise StructuredUnsupported(f"{what}: the model has no parametrised layer it covers")
     return layers
 
 
-def supports_structured_operator(model: nn.Module) -> bool:
-    """Whether :func:`structured_operator` covers every module of ``model``."""
+def _covered(model: nn.Module, operator: bool) -> bool:
     try:
-        _operator_layers(model)
+        _layers(model, operator)
     except StructuredUnsupported:
         return False
     return True
@@ -129,11 +124,12 @@ def supports_structured_operator(model: nn.Module) -> bool:
 
 def supports_structured(model: nn.Module) -> bool:
     """Whether :func:`structured_ntk` covers every module of ``model``."""
-    try:
-        _layers(model)
-    except StructuredUnsupported:
-        return False
-    return True
+    return _covered(model, operator=False)
+
+
+def supports_structured_operator(model: nn.Module) -> bool:
+    """Whether :func:`structured_operator` covers every module of ``model``."""
+    return _covered(model, operator=True)
 
 
 @dataclass
@@ -501,7 +497,7 @@ def structured_operator(
     relative difference ~1e-7 on the benchmark MLP). ``blocks`` overrides the choice (1 = the
     serial sweep).
     """
-    layers = _operator_layers(model)
+    layers = _layers(model, operator=True)
     flat = not any(type(m) in CONVS or type(m) in RESHAPES for _, m in layers)
     n_params = sum(t.numel() for t in params.values())
     same = z_out is None or z_out is z
