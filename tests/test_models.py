@@ -148,6 +148,28 @@ def test_gan_logged_generator_loss_is_the_pointwise_loss_of_the_batch():
     assert torch.allclose(out["g_loss"], want, atol=1e-12)
 
 
+def test_discriminator_sees_fake_and_real_as_in_separate_passes():
+    """One stacked pass gives f(fake), f(real) and their gradients as two passes would; with
+    BatchNorm (train mode) each batch keeps its own statistics."""
+    from ipm.models.gan import discriminate
+
+    torch.manual_seed(0)
+    fake, real = torch.randn(16, 2, dtype=DT), torch.randn(16, 2, dtype=DT) + 3
+    for bn in (False, True):
+        d = torch.nn.Sequential(
+            torch.nn.Linear(2, 32),
+            *([torch.nn.BatchNorm1d(32)] if bn else []),
+            torch.nn.LeakyReLU(0.2),
+            torch.nn.Linear(32, 1),
+        ).to(DT)
+        ff, fr = discriminate(d, fake, real)
+        g1 = torch.autograd.grad(ff.mean() - fr.mean(), list(d.parameters()))
+        sf, sr = d(fake)[:, 0], d(real)[:, 0]
+        g2 = torch.autograd.grad(sf.mean() - sr.mean(), list(d.parameters()))
+        assert torch.allclose(ff, sf, atol=1e-12) and torch.allclose(fr, sr, atol=1e-12)
+        assert all(torch.allclose(a, b, atol=1e-12) for a, b in zip(g1, g2))
+
+
 def test_discriminator_flow_training_trajectory_is_the_euler_flow():
     cfg, m = _build("discr_flow")
     d = m.networks["discriminator"].double()

@@ -102,6 +102,14 @@ class GaussianMixture:
         obj.weights, obj.means, obj.covs = weights, means, covs
         return obj
 
+    def _covs_cholesky(self) -> Tensor:
+        """Cholesky factors of the covariances, computed once per mixture (sampling calls this
+        every training step)."""
+        chol = self.__dict__.get("_chol")
+        if chol is None:
+            chol = self._chol = torch.linalg.cholesky(self.covs)
+        return chol
+
     def smoothed(self, sigma: float | Tensor) -> GaussianMixture:
         """The law p ⋆ k_σ: the same mixture with covariances Σ_k + σ² I."""
         s = _sigma_value(sigma)
@@ -175,7 +183,7 @@ class GaussianMixture:
             idx = self._stratified_indices(n)
         else:
             idx = torch.multinomial(self.weights, n, replacement=True, generator=generator)
-        chol = torch.linalg.cholesky(self.covs)
+        chol = self._covs_cholesky()
         eps = torch.randn(n, self.dim, dtype=self.dtype, device=self.device, generator=generator)
         x = self.means[idx] + (chol[idx] @ eps[..., None])[..., 0]
         if s > 0:

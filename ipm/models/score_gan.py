@@ -110,12 +110,9 @@ class ScoreGAN(GenerativeModel):
         # generator: Eq. 27, θ ← θ + η ∇θ[σ g(z)ᵀ sg(μ_p s^p(x̃, σ) − μ_ρ s^ρ(x̃, σ))], x̃ = g(z) + σε
         z = ctx.randn(b, c.latent_dim)
         sigma, eps = self.draw_sigma(ctx, b), ctx.randn(b, self.dim)
-        with torch.no_grad():
-            x = self.networks["generator"](z)
-            x_t = x + sigma[:, None] * eps
-            v = sigma[:, None] * self.score_difference(x_t, sigma)
-        intpm = InteractingParticleModel(_FixedField(v), gen, opt["generator"])
-        step = intpm.step(z)
+        field = AtNoised(lambda x_t, s: s[:, None] * self.score_difference(x_t, s), sigma, eps)
+        intpm = InteractingParticleModel(field, gen, opt["generator"])
+        step = intpm.step(z)  # one generator pass: the field is taken at its own output
         return {
             "score_loss": s_loss.detach(),
             "g_loss": torch.tensor(step.loss),
@@ -136,11 +133,13 @@ class ScoreGAN(GenerativeModel):
             return self.flow().field(x, self.cfg.sigma_min)
 
 
-class _FixedField(Flow):
-    """A precomputed field v (one row per generated sample): the Int-PM target of Eq. 27."""
+class AtNoised(Flow):
+    """An Int-PM target taken at the noised generated batch: v(x) = fn(x + σε, σ), one (σ, ε)
+    per sample drawn before the step, so the generator runs once per update (the target of
+    Eq. 27 for Score GANs, the denoiser difference for the SD flow's generator)."""
 
-    def __init__(self, v: Tensor):
-        self.v = v
+    def __init__(self, fn, sigma: Tensor, eps: Tensor):
+        self.fn, self.sigma, self.eps = fn, sigma, eps
 
     def _field(self, x, t, particles):
-        return self.v
+        return self.fn(x + self.sigma[:, None] * self.eps, self.sigma)

@@ -38,7 +38,7 @@ from ..solvers import edm_sigma_from_uniform
 from .base import GenerativeModel, SampleOutput, StepContext, as_shape, sample_generator
 from .edm import EDMDenoiser, edm_loss
 from .networks import denoiser_body, generator_net
-from .score_gan import _FixedField
+from .score_gan import AtNoised
 
 __all__ = ["SDFlow"]
 
@@ -115,11 +115,10 @@ class SDFlow(GenerativeModel):
         if c.variant == "generator":
             z = ctx.randn(b, c.latent_dim)
             sigma, eps = self.draw_sigma(ctx, b), ctx.randn(b, self.dim)
-            with torch.no_grad():
-                y = self.networks["generator"](z)
-                v = self.denoiser_difference(y + sigma[:, None] * eps, sigma)
             step = InteractingParticleModel(
-                _FixedField(v), self.net("generator"), opt["generator"]
+                AtNoised(self.denoiser_difference, sigma, eps),
+                self.net("generator"),
+                opt["generator"],
             ).step(z)
             out["particles"] = step.x
             return out
