@@ -168,3 +168,35 @@ def test_table3_noise_reference_is_far_from_the_digits_and_labelled():
     assert r["fid"] > 100 and r["recall"] < 0.05 and 0 <= r["precision"] <= 1
     md = markdown({"digits": {"noise": r}}, a)
     assert "noise (reference)" in md and "never alone" in md
+
+
+def test_bench_models_times_a_reference_in_the_same_rounds(tmp_path, monkeypatch):
+    """--reference runs the module's steppers right after each ipm model, UNITS steps per ipm
+    step, and reports the reference's mean per ipm step and the ratio."""
+    import experiments.bench_models as bm
+
+    monkeypatch.setattr(bm, "VARIANTS", [("edm", "edm.yaml", [], 3)])
+    ref = tmp_path / "ref.py"
+    ref.write_text(
+        "import time\n"
+        "CALLS = []\n"
+        "UNITS = {'edm': 2}\n"
+        "def steppers(seed):\n"
+        "    def fn():\n"
+        "        CALLS.append(1)\n"
+        "        time.sleep(0.004)\n"
+        "    return {'edm': fn}\n"
+    )
+    out = tmp_path / "b.json"
+    args = ["--rounds", "2", "--warmup", "1", "--reference", str(ref), "--json", str(out)]
+    assert bm.main(args) == 0
+    (row,) = json.loads(out.read_text())
+    assert row["steps_timed"] == 6
+    assert row["side_by_side_reference_steps_per_ipm_step"] == 2
+    assert row["side_by_side_reference_mean_s_per_step"] >= 2 * 0.004  # two 4 ms steps
+    want = row["mean_s_per_step"] / row["side_by_side_reference_mean_s_per_step"]
+    assert row["side_by_side_ratio"] == pytest.approx(want)
+    bad = tmp_path / "bad.py"
+    bad.write_text("x = 1\n")
+    with pytest.raises(SystemExit, match="steppers"):
+        bm.main(["--rounds", "1", "--reference", str(bad)])
