@@ -64,7 +64,7 @@ class GaussianMixture:
         if not torch.allclose(covs, covs.transpose(-1, -2)):
             raise ValueError("covs: expected symmetric matrices")
         try:
-            torch.linalg.cholesky(covs)
+            self._chol = torch.linalg.cholesky(covs)  # kept for sampling
         except RuntimeError as exc:
             raise ValueError("covs: expected positive-definite matrices") from exc
         self.weights = weights / weights.sum()
@@ -104,8 +104,9 @@ class GaussianMixture:
 
     def _covs_cholesky(self) -> Tensor:
         """Cholesky factors of the covariances, computed once per mixture (sampling calls this
-        every training step)."""
-        chol = self.__dict__.get("_chol")
+        every training step): at validation, or on first use for mixtures made by
+        :meth:`to` / :meth:`smoothed`."""
+        chol = getattr(self, "_chol", None)
         if chol is None:
             chol = self._chol = torch.linalg.cholesky(self.covs)
         return chol
