@@ -100,16 +100,16 @@ class GaussianMixture:
     def _from_parts(cls, weights, means, covs):
         obj = cls.__new__(cls)
         obj.weights, obj.means, obj.covs = weights, means, covs
+        obj._chol = None  # factored on first sample
         return obj
 
     def _covs_cholesky(self) -> Tensor:
         """Cholesky factors of the covariances, computed once per mixture (sampling calls this
         every training step): at validation, or on first use for mixtures made by
         :meth:`to` / :meth:`smoothed`."""
-        chol = getattr(self, "_chol", None)
-        if chol is None:
-            chol = self._chol = torch.linalg.cholesky(self.covs)
-        return chol
+        if self._chol is None:
+            self._chol = torch.linalg.cholesky(self.covs)
+        return self._chol
 
     def smoothed(self, sigma: float | Tensor) -> GaussianMixture:
         """The law p ⋆ k_σ: the same mixture with covariances Σ_k + σ² I."""
