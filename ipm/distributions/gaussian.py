@@ -126,6 +126,38 @@ class GaussianMixture:
             counts[torch.argsort(exact - counts, descending=True)[:rest]] += 1
         return torch.repeat_interleave(torch.arange(self.n_components), counts).to(self.device)
 
+    def _terms(self, x: Tensor, sigma: float | Tensor) -> tuple[Tensor, Tensor]:
+        if isinstance(sigma, Tensor) and sigma.ndim == 1 and sigma.numel() > 1:
+            return self._component_terms_per_particle(x, sigma)
+        return self._component_terms(x, _sigma_value(sigma))
+
+    def _component_terms_per_particle(self, x: Tensor, sigma: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`_component_terms` with one σ_i per particle: covariances Σ_k + σ_i² I, one
+        Cholesky factor per (particle, component) pair (N·K·D² memory: for low-D mixtures)."""
+        x = check_particles(x, "x", self.dim)
+        if sigma.shape != (x.shape[0],):
+            raise ValueError(
+                f"sigma: expected one level per particle, shape ({x.shape[0]},), "
+                f"got {tuple(sigma.shape)}"
+            )
+        if not bool(torch.isfinite(sigma).all()) or bool((sigma < 0).any()):
+            raise ValueError("sigma: expected finite levels >= 0")
+        if x.dtype != self.dtype or x.device != self.device:
+            raise TypeError(
+                f"x: expected dtype {self.dtype} on {self.device} (the distribution's), "
+                f"got {x.dtype} on {x.device}"
+            )
+        s2 = sigma.to(self.dtype)[:, None, None, None] ** 2
+        eye = torch.eye(self.dim, dtype=self.dtype, device=self.device)
+        chol = torch.linalg.cholesky(self.covs[None] + s2 * eye)  # (N, K, D, D)
+        diff = (x[:, None, :] - self.means[None])[..., None]  # (N, K, D, 1)
+        y = torch.linalg.solve_triangular(chol, diff, upper=False)
+        maha = (y * y).sum((-2, -1))  # (N, K)
+        logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)  # (N, K)
+        log_comp = -0.5 * (maha + logdet + self.dim * math.log(2 * math.pi))
+        prec_diff = torch.linalg.solve_triangular(chol.transpose(-1, -2), y, upper=True)[..., 0]
+        return torch.log(self.weights)[None] + log_comp, prec_diff
+
     def _component_terms(self, x: Tensor, sigma: float) -> tuple[Tensor, Tensor]:
         """Per-component log w_k + log N(x; m_k, C_k) (N, K) and C_k^{-1}(x − m_k) (N, K, D)."""
         x = check_particles(x, "x", self.dim)
@@ -150,16 +182,20 @@ class GaussianMixture:
         return torch.log(self.weights)[None] + log_comp, prec_diff
 
     def log_prob(self, x: Tensor, sigma: float | Tensor = 0.0) -> Tensor:
-        """log (p ⋆ k_σ)(x) for particles x of shape (N, D); returns (N,)."""
-        logits, _ = self._component_terms(x, _sigma_value(sigma))
+        """log (p ⋆ k_σ)(x) for particles x of shape (N, D); returns (N,).
+
+        ``sigma`` is one level for all particles, or a tensor (N,) of one level per particle
+        (x_i scored under p ⋆ k_{σ_i}, as a score-matching batch needs)."""
+        logits, _ = self._terms(x, sigma)
         return torch.logsumexp(logits, dim=1)
 
     def score(self, x: Tensor, sigma: float | Tensor = 0.0) -> Tensor:
         """∇_x log (p ⋆ k_σ)(x) = −Σ_k r_k(x) (Σ_k + σ²I)^{-1}(x − m_k); returns (N, D).
 
-        r_k(x) are the posterior responsibilities of the smoothed mixture.
+        r_k(x) are the posterior responsibilities of the smoothed mixture. ``sigma``: one
+        level, or a tensor (N,) of one level per particle (see :meth:`log_prob`).
         """
-        logits, prec_diff = self._component_terms(x, _sigma_value(sigma))
+        logits, prec_diff = self._terms(x, sigma)
         resp = torch.softmax(logits, dim=1)  # (N, K)
         return -(resp[..., None] * prec_diff).sum(1)
 

@@ -23,7 +23,7 @@ from .base import GenerativeModel, SampleOutput, StepContext, as_shape, sample_g
 from .edm import EDM, EDMDenoiser, edm_loss
 from .networks import denoiser_body, generator_net
 
-__all__ = ["ScoreGAN", "load_edm"]
+__all__ = ["ExactDataScore", "ScoreGAN", "load_edm"]
 
 
 def load_edm(path: str | Path, device: torch.device | str = "cpu") -> EDM:
@@ -43,6 +43,29 @@ def load_edm(path: str | Path, device: torch.device | str = "cpu") -> EDM:
     edm.denoiser.load_state_dict(nets["denoiser"])
     edm.denoiser.requires_grad_(False).eval()
     return edm.to(torch.device(device))
+
+
+class ExactDataScore:
+    """The exact data score ∇log(p ⋆ k_σ) of a distribution that has one (e.g. the Gaussians'
+    :class:`~ipm.distributions.GaussianMixture`), in place of a trained EDM: an oracle for
+    validation, which separates the error of the learned data score from the rest of Score
+    GAN training. Pass it as ``ScoreGAN(..., data_score=ExactDataScore(dist))``."""
+
+    def __init__(self, dist):
+        self.dist = dist
+        self.shape = (dist.dim,)
+        self.denoiser = self  # ScoreGAN reads ``data_edm.denoiser.score(x, σ)``
+
+    def score(self, x: Tensor, sigma: Tensor | float) -> Tensor:
+        """∇log(p ⋆ k_σ)(x): one σ, or one σ_i per particle (N,); in the distribution's dtype."""
+        d = self.dist
+        if isinstance(sigma, Tensor):
+            sigma = sigma.to(d.dtype)
+        return d.score(x.to(d.dtype), sigma).to(x.dtype)
+
+    def to(self, device):
+        self.dist = self.dist.to(device)
+        return self
 
 
 class ScoreGAN(GenerativeModel):
