@@ -43,6 +43,7 @@ VARIANTS = [
     ("edm", "edm.yaml", [], 200),
     ("gan", "gan.yaml", [], 100),
     ("score_gan", "score_gan.yaml", [], 15),
+    ("score_gan K=5", "score_gan.yaml", ["model.score_steps=5"], 25),
     ("discr_flow", "discr_flow.yaml", [], 20),
     (
         "discr_flow multi_time k=4",

@@ -200,3 +200,30 @@ def test_bench_models_times_a_reference_in_the_same_rounds(tmp_path, monkeypatch
     bad.write_text("x = 1\n")
     with pytest.raises(SystemExit, match="steppers"):
         bm.main(["--rounds", "1", "--reference", str(bad)])
+
+
+def test_learning_curves_stays_below_ignores_a_single_dip():
+    from experiments.learning_curves import stays_below
+
+    rows = [
+        {"steps": s, "mmd2": m}
+        for s, m in [(0, 1.0), (250, 8e-3), (500, 2e-2), (750, 9e-3), (1000, 5e-3)]
+    ]
+    assert stays_below(rows, 1e-2)["steps"] == 750  # the dip at 250 does not count
+    assert stays_below(rows, 1e-3) is None
+    assert stays_below(rows[:3], 1e-2) is None  # ends above the level
+    assert stays_below(rows, 2.0)["steps"] == 0
+
+
+def test_score_gan_oracle_quick(tmp_path):
+    """The oracle Score GAN (exact data score) trains and is scored like ipm evaluate."""
+    from experiments.score_gan_oracle import main
+
+    res = main(["--quick", "--seeds", "0", "--out", str(tmp_path)])
+    rows = res["runs"]["0"]
+    assert [r["steps"] for r in rows] == [20, 40]
+    assert all(0.0 <= r["off_mode_fraction"] <= 1.0 and r["mmd2"] == r["mmd2"] for r in rows)
+    assert rows[1]["train_seconds"] > rows[0]["train_seconds"] > 0
+    saved = json.loads((tmp_path / "oracle.json").read_text())
+    assert saved["mode"] == "quick" and saved["reference"]["off_mode_fraction"] == 0.050
+    assert (tmp_path / "oracle.png").is_file()
