@@ -9,14 +9,13 @@ networks, optimisers, one thread) with ∇log(p ⋆ k_σ) computed exactly from 
 else is ``ipm``'s Score GAN step. Comparing it with the runs on a trained EDM separates the error
 of the learned data score from the rest of the training. Every ``--every`` steps the generator
 is scored like ``ipm evaluate`` (10,000 samples against fresh data, same seeds). Writes
-``OUT/oracle.json``, ``OUT/oracle.png`` and prints a table. ``--quick``: 40 steps, 500 samples
-(a smoke test).
+``OUT/score_gan_oracle.json``, ``OUT/README.md`` (headed by command, hardware and wall time) and
+``OUT/oracle.png``. ``--quick``: 40 steps, 500 samples (a smoke test).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -97,7 +96,28 @@ def plot(runs: dict[int, list[dict]], out: Path) -> None:
     plt.close(fig)
 
 
+def table(runs: dict[int, list[dict]]) -> str:
+    """Markdown: every evaluated step of every seed, the reference figures in the header."""
+    lines = [
+        f"Score GAN, paper config, exact data score. Reference figures: MMD² ≤ "
+        f"{REFERENCE['mmd2']:.1e}, off-mode ≤ {REFERENCE['off_mode_fraction']}, 5/5 modes.",
+        "",
+        "| seed | step | train s | W2 | MMD² | off-mode | modes |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s, rows in runs.items():
+        for r in rows:
+            lines.append(
+                f"| {s} | {r['steps']} | {r['train_seconds']:.1f} | {r['w2']:.2f} | "
+                f"{r['mmd2']:.2e} | {r['off_mode_fraction']:.4f} | "
+                f"{r['modes_covered']}/{r['n_modes']} |"
+            )
+    return "\n".join(lines) + "\n\n![curves](oracle.png)\n"
+
+
 def main(argv=None) -> dict:
+    from experiments._report import Report
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--every", type=int, default=250)
@@ -105,27 +125,15 @@ def main(argv=None) -> dict:
     p.add_argument("--quick", action="store_true")
     a = p.parse_args(argv)
     steps, n_eval, every = (40, 500, 20) if a.quick else (None, 10_000, a.every)
-    a.out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    report = Report("score_gan_oracle", a.out, a.seeds[0], a.quick)
     runs = {s: run_seed(s, steps, every, n_eval) for s in a.seeds}
-    print(f"{'seed':>4s} {'step':>6s} {'train s':>8s} {'MMD²':>9s} {'off-mode':>8s} {'modes':>5s}")
-    for s, rows in runs.items():
-        for r in rows:
-            print(
-                f"{s:4d} {r['steps']:6d} {r['train_seconds']:8.1f} {r['mmd2']:9.2e} "
-                f"{r['off_mode_fraction']:8.4f} {r['modes_covered']:3d}/{r['n_modes']}"
-            )
-    res = {
-        "command": "python experiments/score_gan_oracle.py " + " ".join(argv or sys.argv[1:]),
-        "mode": "quick" if a.quick else "full",
-        "reference": REFERENCE,
-        "wall_seconds": time.perf_counter() - t0,
-        "runs": {str(s): rows for s, rows in runs.items()},
-    }
-    (a.out / "oracle.json").write_text(json.dumps(res, indent=2))
+    md = table(runs)
+    print(md)
+    res = {"seeds": a.seeds, "reference": REFERENCE, "runs": {str(s): r for s, r in runs.items()}}
     plot(runs, a.out / "oracle.png")
-    print(f"-> {a.out / 'oracle.json'}, {a.out / 'oracle.png'}")
-    return res
+    path = report.write(res, md)
+    print(f"-> {a.out / 'score_gan_oracle.json'}, {path}, {a.out / 'oracle.png'}")
+    return {**report.header(), **res}
 
 
 if __name__ == "__main__":
