@@ -32,15 +32,15 @@ def run_seed(seed: int, steps: int | None, every: int, n_eval: int) -> list[dict
     import torch
     from tqdm.auto import tqdm
 
-    from ipm.cli import EVAL_SEED
+    from ipm.cli import EVAL_SEED, gaussian_metrics
     from ipm.config import load_config
     from ipm.engine import data_distribution
     from ipm.engine.trainer import make_adam
-    from ipm.metrics import evaluate_samples
     from ipm.models import StepContext
     from ipm.models.score_gan import ExactDataScore, ScoreGAN
 
-    cfg = load_config(ROOT / "experiments/configs/gaussians/score_gan.yaml", [f"seed={seed}"])
+    over = [f"seed={seed}", f"eval.n_samples={n_eval}", f"eval.w2_n={min(2000, n_eval)}"]
+    cfg = load_config(ROOT / "experiments/configs/gaussians/score_gan.yaml", over)
     torch.set_num_threads(cfg.train.threads)
     steps = steps or cfg.train.steps
     dist = data_distribution(cfg)
@@ -48,7 +48,6 @@ def run_seed(seed: int, steps: int | None, every: int, n_eval: int) -> list[dict
     model = ScoreGAN(cfg.model, dist.dim, cfg.train.batch_size, data_score=ExactDataScore(dist))
     opts = {n: make_adam(ps, o) for n, (ps, o) in model.optimizer_specs().items()}
     ctx = StepContext(torch.Generator().manual_seed(cfg.seed + 1), None, torch.device("cpu"))
-    fresh = dist.sample(n_eval, generator=torch.Generator().manual_seed(EVAL_SEED + 1))
     rows, train_s = [], 0.0
     for step in tqdm(range(1, steps + 1), desc=f"score_gan oracle seed {seed}"):
         t0 = time.perf_counter()
@@ -58,17 +57,7 @@ def run_seed(seed: int, steps: int | None, every: int, n_eval: int) -> list[dict
             continue
         with torch.no_grad():
             x = model.sample(n_eval, generator=torch.Generator().manual_seed(EVAL_SEED)).x
-        m = evaluate_samples(
-            x.float(),
-            fresh,
-            dist.means.float(),
-            cfg.data.std,
-            w2_n=min(cfg.eval.w2_n, n_eval),
-            w2_draws=cfg.eval.w2_draws,
-            bandwidth=cfg.eval.mmd_bandwidth,
-            generator=torch.Generator().manual_seed(EVAL_SEED + 2),
-            log_prob=dist.log_prob,
-        ).as_dict()
+        m = gaussian_metrics(cfg, x)  # as ipm evaluate
         rows.append({"seed": seed, "steps": step, "train_seconds": train_s, **m})
     return rows
 

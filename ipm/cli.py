@@ -156,8 +156,7 @@ def evaluate_run(
 ) -> dict:
     """Sample ``eval.n_samples`` points and compare them with the data: W2/MMD²/modes on the
     Gaussians (issue 4's metrics); a grid and FID/KID/precision-recall on images."""
-    from .engine import data_distribution, load_run
-    from .metrics import evaluate_samples
+    from .engine import load_run
 
     torch.set_num_threads(threads)
     run_dir = Path(run_dir)
@@ -190,10 +189,19 @@ def evaluate_run(
         "n_samples": cfg.eval.n_samples,
         "threads": threads,
     }
+    return {**gaussian_metrics(cfg, s.x, seed), **common}
+
+
+def gaussian_metrics(cfg, x: torch.Tensor, seed: int = EVAL_SEED) -> dict:
+    """Issue 4's 2-D metrics of samples ``x`` against ``cfg.eval.n_samples`` fresh data points
+    (W2, MMD², modes, off-mode; settings from ``cfg.eval``), with ``ipm evaluate``'s seeds."""
+    from .engine import data_distribution
+    from .metrics import evaluate_samples
+
     dist = data_distribution(cfg)
     fresh = dist.sample(cfg.eval.n_samples, generator=torch.Generator().manual_seed(seed + 1))
     m = evaluate_samples(
-        s.x.detach().cpu().float(),
+        x.detach().cpu().float(),
         fresh,
         dist.means.float(),
         cfg.data.std,
@@ -203,7 +211,7 @@ def evaluate_run(
         generator=torch.Generator().manual_seed(seed + 2),
         log_prob=dist.log_prob,
     )
-    return {**m.as_dict(), **common}
+    return m.as_dict()
 
 
 def _evaluate(args) -> int:

@@ -134,7 +134,7 @@ class GaussianMixture:
     def _component_terms_per_particle(self, x: Tensor, sigma: Tensor) -> tuple[Tensor, Tensor]:
         """:meth:`_component_terms` with one σ_i per particle: covariances Σ_k + σ_i² I, one
         Cholesky factor per (particle, component) pair (N·K·D² memory: for low-D mixtures)."""
-        x = check_particles(x, "x", self.dim)
+        x = self._checked(x)
         if sigma.shape != (x.shape[0],):
             raise ValueError(
                 f"sigma: expected one level per particle, shape ({x.shape[0]},), "
@@ -142,30 +142,33 @@ class GaussianMixture:
             )
         if not bool(torch.isfinite(sigma).all()) or bool((sigma < 0).any()):
             raise ValueError("sigma: expected finite levels >= 0")
-        if x.dtype != self.dtype or x.device != self.device:
-            raise TypeError(
-                f"x: expected dtype {self.dtype} on {self.device} (the distribution's), "
-                f"got {x.dtype} on {x.device}"
-            )
-        s2 = sigma.to(self.dtype)[:, None, None, None] ** 2
+        s2 = sigma.to(dtype=self.dtype, device=self.device)[:, None, None, None] ** 2
         eye = torch.eye(self.dim, dtype=self.dtype, device=self.device)
         chol = torch.linalg.cholesky(self.covs[None] + s2 * eye)  # (N, K, D, D)
         diff = (x[:, None, :] - self.means[None])[..., None]  # (N, K, D, 1)
         y = torch.linalg.solve_triangular(chol, diff, upper=False)
         maha = (y * y).sum((-2, -1))  # (N, K)
-        logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)  # (N, K)
-        log_comp = -0.5 * (maha + logdet + self.dim * math.log(2 * math.pi))
         prec_diff = torch.linalg.solve_triangular(chol.transpose(-1, -2), y, upper=True)[..., 0]
-        return torch.log(self.weights)[None] + log_comp, prec_diff
+        return self._log_weighted(maha, chol), prec_diff
 
-    def _component_terms(self, x: Tensor, sigma: float) -> tuple[Tensor, Tensor]:
-        """Per-component log w_k + log N(x; m_k, C_k) (N, K) and C_k^{-1}(x − m_k) (N, K, D)."""
+    def _checked(self, x: Tensor) -> Tensor:
         x = check_particles(x, "x", self.dim)
         if x.dtype != self.dtype or x.device != self.device:
             raise TypeError(
                 f"x: expected dtype {self.dtype} on {self.device} (the distribution's), "
                 f"got {x.dtype} on {x.device}"
             )
+        return x
+
+    def _log_weighted(self, maha: Tensor, chol: Tensor) -> Tensor:
+        """log w_k + log N(x; m_k, C_k) from the Mahalanobis terms and the factors of C_k."""
+        logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
+        log_comp = -0.5 * (maha + logdet + self.dim * math.log(2 * math.pi))
+        return torch.log(self.weights)[None] + log_comp
+
+    def _component_terms(self, x: Tensor, sigma: float) -> tuple[Tensor, Tensor]:
+        """Per-component log w_k + log N(x; m_k, C_k) (N, K) and C_k^{-1}(x − m_k) (N, K, D)."""
+        x = self._checked(x)
         eye = torch.eye(self.dim, dtype=self.dtype, device=self.device)
         cov = self.covs + sigma * sigma * eye
         chol = torch.linalg.cholesky(cov)  # (K, D, D)
@@ -173,13 +176,11 @@ class GaussianMixture:
         diff = x.T[None] - self.means[:, :, None]
         y = torch.linalg.solve_triangular(chol, diff, upper=False)
         maha = (y * y).sum(1).T  # (N, K)
-        logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)  # (K,)
-        log_comp = -0.5 * (maha + logdet + self.dim * math.log(2 * math.pi))
         # C^{-1} diff = L^{-T} y, back to (N, K, D)
         prec_diff = torch.linalg.solve_triangular(chol.transpose(-1, -2), y, upper=True).permute(
             2, 0, 1
         )
-        return torch.log(self.weights)[None] + log_comp, prec_diff
+        return self._log_weighted(maha, chol), prec_diff
 
     def log_prob(self, x: Tensor, sigma: float | Tensor = 0.0) -> Tensor:
         """log (p ⋆ k_σ)(x) for particles x of shape (N, D); returns (N,).

@@ -58,10 +58,7 @@ class ExactDataScore:
 
     def score(self, x: Tensor, sigma: Tensor | float) -> Tensor:
         """∇log(p ⋆ k_σ)(x): one σ, or one σ_i per particle (N,); in the distribution's dtype."""
-        d = self.dist
-        if isinstance(sigma, Tensor):
-            sigma = sigma.to(d.dtype)
-        return d.score(x.to(d.dtype), sigma).to(x.dtype)
+        return self.dist.score(x.to(self.dist.dtype), sigma).to(x.dtype)
 
     def to(self, device):
         self.dist = self.dist.to(device)
