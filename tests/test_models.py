@@ -66,7 +66,7 @@ def _score_gan_one_step(edm_dir, frozen: str, seed: int, **kw):
     Returns the model, the other network's parameters before and after the step, and a
     context rewound to the step's first draw (to replay it)."""
     _, m = _build("score_gan", edm_checkpoint=str(edm_dir), score_steps=1, **kw)
-    for net in [*m.networks.values(), m.data_edm.denoiser]:
+    for net in [*m.networks.values(), m.data_score.denoiser]:
         net.double()
     opt = _sgd(m)
     opt[frozen].param_groups[0]["lr"] = 0.0
@@ -128,7 +128,7 @@ def test_score_gan_generator_update_is_eq_27(tmp_path):
         x = gen(z)
         xt = x + sigma[:, None] * eps
         v = sigma[:, None] * (
-            m.data_edm.denoiser.score(xt, sigma) - m.networks["gen_score"].score(xt, sigma)
+            m.data_score.score(xt, sigma) - m.networks["gen_score"].score(xt, sigma)
         )
     obj = (gen(z) * v).sum(1).mean()
     grads = torch.autograd.grad(obj, list(gen.parameters()))

@@ -115,7 +115,8 @@ class EDM(GenerativeModel):
 
     # sampling ---------------------------------------------------------------------------
 
-    def score(self, x: Tensor, sigma: float) -> Tensor:
+    def score(self, x: Tensor, sigma: Tensor | float) -> Tensor:
+        """The learned score (Eq. 24): one σ, or one σ_i per particle (N,)."""
         return self.denoiser.score(x, sigma)
 
     def sampling_score(self, x: Tensor, sigma: float) -> Tensor:

@@ -49,12 +49,14 @@ class ExactDataScore:
     """The exact data score ∇log(p ⋆ k_σ) of a distribution that has one (e.g. the Gaussians'
     :class:`~ipm.distributions.GaussianMixture`), in place of a trained EDM: an oracle for
     validation, which separates the error of the learned data score from the rest of Score
-    GAN training. Pass it as ``ScoreGAN(..., data_score=ExactDataScore(dist))``."""
+    GAN training. Pass it as ``ScoreGAN(..., data_score=ExactDataScore(dist))``.
+
+    Like :class:`~ipm.models.edm.EDM`, it has what Score GAN reads from its data score:
+    ``score(x, σ)``, ``shape`` and ``to(device)``."""
 
     def __init__(self, dist):
         self.dist = dist
         self.shape = (dist.dim,)
-        self.denoiser = self  # ScoreGAN reads ``data_edm.denoiser.score(x, σ)``
 
     def score(self, x: Tensor, sigma: Tensor | float) -> Tensor:
         """∇log(p ⋆ k_σ)(x): one σ, or one σ_i per particle (N,); in the distribution's dtype."""
@@ -75,15 +77,16 @@ class ScoreGAN(GenerativeModel):
         cfg: ScoreGANConfig,
         shape: int | tuple[int, ...],
         batch_size: int = 128,
-        data_score: EDM | None = None,
+        data_score: EDM | ExactDataScore | None = None,
     ):
         super().__init__()
         self.shape = as_shape(shape)
         self.cfg, self.dim, self.batch_size = cfg, math.prod(self.shape), batch_size
-        self.data_edm = data_score if data_score is not None else load_edm(cfg.edm_checkpoint)
-        if self.data_edm.shape != self.shape:
+        # ∇log(p ⋆ k_σ): the trained EDM of cfg.edm_checkpoint unless given (an oracle, a test)
+        self.data_score = data_score if data_score is not None else load_edm(cfg.edm_checkpoint)
+        if self.data_score.shape != self.shape:
             raise ValueError(
-                f"model.edm_checkpoint: the EDM models data of shape {self.data_edm.shape}, "
+                f"model.edm_checkpoint: the EDM models data of shape {self.data_score.shape}, "
                 f"the data has shape {self.shape}"
             )
         self.networks["generator"] = generator_net(
@@ -94,7 +97,7 @@ class ScoreGAN(GenerativeModel):
 
     def to(self, device):
         super().to(device)
-        self.data_edm.to(device)
+        self.data_score.to(device)
         return self
 
     def optimizer_specs(self):
@@ -111,7 +114,7 @@ class ScoreGAN(GenerativeModel):
 
     def flow(self) -> ScoreDifference:
         """The score-difference flow of Eq. 26 with the two learned scores (σ read from t)."""
-        data = CallableScore(self.data_edm.denoiser.score, self.dim)
+        data = CallableScore(self.data_score.score, self.dim)
         model = CallableScore(lambda x, s, p=None: self.networks["gen_score"].score(x, s), self.dim)
         return ScoreDifference(data, model, mu_p=self.cfg.mu_p, mu_rho=self.cfg.mu_rho)
 
@@ -141,7 +144,7 @@ class ScoreGAN(GenerativeModel):
 
     def score_difference(self, x: Tensor, sigma: Tensor) -> Tensor:
         """μ_p s^p(x, σ) − μ_ρ s^ρ(x, σ) with one σ per sample (Eq. 26)."""
-        sp = self.data_edm.denoiser.score(x, sigma)
+        sp = self.data_score.score(x, sigma)
         sr = self.networks["gen_score"].score(x, sigma)
         return self.cfg.mu_p * sp - self.cfg.mu_rho * sr
 
