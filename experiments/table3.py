@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from experiments._report import Report  # noqa: E402
-from experiments._runs import ensure_run  # noqa: E402
+from experiments._runs import cached_evaluation, ensure_run  # noqa: E402
 
 MODELS = ("edm", "discr_flow", "gan", "score_gan", "sd_flow", "dmmd")
 TITLES = {
@@ -107,43 +107,22 @@ def noise_reference(data: str, a) -> dict:
 REUSED: list[str] = []  # evaluations taken from a cache in this process
 
 
-def _checkpoint_digest(run: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(run / "checkpoints" / "last.pt", "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def evaluate(run: Path, data: str, a) -> dict:
     """:func:`_evaluate`, cached in ``run/table3_eval.json``: an interrupted table resumes
     without re-sampling the models already evaluated. The cache is used only for the same
     checkpoint bytes and the same evaluation settings."""
-    import json
-
-    key = {
-        "checkpoint_sha256": _checkpoint_digest(run),
+    settings = {
         "data": data,
         "quick": bool(a.quick),
         "inception_weights": str(a.inception_weights) if a.inception_weights else None,
         "threads": a.threads,
     }
-    cache = run / "table3_eval.json"
-    if cache.is_file():
-        try:
-            saved = json.loads(cache.read_text())
-        except json.JSONDecodeError:
-            saved = {}
-        if saved.get("key") == key:
-            print(f"{run}: evaluation reused from {cache.name} (same checkpoint and settings)")
-            REUSED.append(f"{data}/{run.name}")
-            return saved["result"]
-    result = _evaluate(run, data, a)
-    tmp = cache.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"key": key, "result": result}, indent=2) + "\n")
-    tmp.replace(cache)
+    result, reused = cached_evaluation(
+        run, "table3_eval.json", settings, lambda: _evaluate(run, data, a)
+    )
+    if reused:
+        print(f"{run}: evaluation reused from table3_eval.json (same checkpoint and settings)")
+        REUSED.append(f"{data}/{run.name}")
     return result
 
 

@@ -229,3 +229,58 @@ def test_score_gan_oracle_quick(tmp_path):
     assert saved["runs"]["0"][-1]["mmd2"] == rows[-1]["mmd2"]
     assert "| 0 | 40 |" in (tmp_path / "README.md").read_text()
     assert (tmp_path / "oracle.png").is_file()
+
+
+def test_seed_sweep_helpers():
+    """{seed} substitution, reference parsing and the direction of each figure."""
+    from experiments.seed_sweep import meets, parse_reference, seed_overrides, summarize
+
+    over = seed_overrides(["model.edm_checkpoint=runs/edm/seed{seed}", "train.ema=0.9"], 3, False)
+    assert over == ["seed=3", "model.edm_checkpoint=runs/edm/seed3", "train.ema=0.9"]
+    assert "train.steps=40" in seed_overrides([], 0, True)
+    assert parse_reference(["mmd2=1.0e-2", "modes_covered=5"]) == {"mmd2": 0.01, "modes_covered": 5}
+    for bad in ("mmd2", "mmd2=x", "=1", "mmd2=nan"):
+        with pytest.raises(ValueError, match="--reference"):
+            parse_reference([bad])
+    m = {"mmd2": 0.02, "modes_covered": 4, "off_mode_fraction": 0.05}
+    ref = {"mmd2": 0.01, "modes_covered": 4, "off_mode_fraction": 0.05}
+    assert meets(m, ref) == {"mmd2": False, "modes_covered": True, "off_mode_fraction": True}
+    assert meets(m, {"modes_covered": 5}) == {"modes_covered": False}  # higher is better
+    with pytest.raises(ValueError, match="--reference fid: not a metric"):
+        meets(m, {"fid": 1.0})
+    s = summarize({0: {"a": 1.0, "b": "x"}, 1: {"a": 3.0, "b": "y"}, 2: {"a": 2.0}})
+    assert s == {"a": {"median": 2.0, "min": 1.0, "max": 3.0}}
+
+
+def test_seed_sweep_quick(tmp_path, monkeypatch):
+    """Two GAN seeds train and are scored like ipm evaluate; the counts of seeds meeting each
+    figure follow the per-seed metrics; a second sweep reuses the runs and their evaluations."""
+    import ipm.cli
+    from experiments.seed_sweep import main
+
+    argv = [
+        "experiments/configs/gaussians/gan.yaml",
+        "--seeds", "0", "1",
+        "--quick",
+        "--runs", str(tmp_path / "runs"),
+        "--out", str(tmp_path / "out"),
+        "--reference", "mmd2=10", "modes_covered=6",
+    ]  # fmt: skip
+    res = main(argv)
+    assert set(res["runs"]) == {0, 1}
+    assert res["runs"][0] != res["runs"][1]  # different seeds, different samples
+    assert res["n_meeting"] == {"mmd2": 2, "modes_covered": 0} and res["n_meeting_all"] == 0
+    med = res["summary"]["mmd2"]["median"]
+    assert med == pytest.approx((res["runs"][0]["mmd2"] + res["runs"][1]["mmd2"]) / 2)
+    saved = json.loads((tmp_path / "out/seed_sweep.json").read_text())
+    assert saved["mode"] == "quick" and saved["runs"]["1"]["n_samples"] == 1000
+    assert "Seeds meeting all of them: **0 of 2**" in (tmp_path / "out/README.md").read_text()
+    assert (tmp_path / "out/seed_sweep.png").is_file()
+    assert (tmp_path / "runs/seed1/checkpoints/last.pt").is_file()
+
+    def no_eval(*a, **k):
+        raise AssertionError("the cached evaluation should have been reused")
+
+    monkeypatch.setattr(ipm.cli, "evaluate_run", no_eval)
+    again = main(argv[:-3] + ["--out", str(tmp_path / "out2")])
+    assert again["runs"] == res["runs"]
