@@ -133,6 +133,8 @@ def markdown(res: dict) -> str:
     lines = [
         f"Config `{res['config']}`, overrides `{' '.join(res['overrides']) or '(none)'}`"
         " (`{seed}` is each seed).",
+        f"Each seed trains with {res['train_threads']} thread(s) (`train.threads`), "
+        f"{res['jobs']} seed(s) at a time; evaluation uses {res['eval_threads']} thread(s).",
         "",
         "| seed | " + " | ".join(cols) + (" | meets all |" if ref else " |"),
         "|---" * (len(cols) + 1 + bool(ref)) + "|",
@@ -211,6 +213,15 @@ def main(argv: list[str] | None = None) -> dict:
     reference = parse_reference(a.reference)
     runs_dir = a.runs or ROOT / "runs" / "sweeps" / config.stem
     out = a.out or runs_dir
+    import torch
+
+    from ipm.config import load_config
+
+    cfg0 = load_config(
+        config if config.is_absolute() else ROOT / config,
+        seed_overrides(a.sets, a.seeds[0], a.quick),
+    )
+    torch.set_num_threads(a.threads)  # the report's header states the evaluation threads
     report = Report("seed_sweep", out, a.seeds[0], a.quick)
 
     from tqdm.auto import tqdm
@@ -244,6 +255,9 @@ def main(argv: list[str] | None = None) -> dict:
         "overrides": a.sets,
         "seeds": a.seeds,
         "runs_dir": str(runs_dir),
+        "train_threads": cfg0.train.threads,
+        "eval_threads": a.threads,
+        "jobs": a.jobs,
         "reference": reference,
         "higher_is_better": sorted(HIGHER_IS_BETTER & set(reference)),
         "runs": runs,

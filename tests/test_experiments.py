@@ -284,3 +284,8 @@ def test_seed_sweep_quick(tmp_path, monkeypatch):
     monkeypatch.setattr(ipm.cli, "evaluate_run", no_eval)
     again = main(argv[:-3] + ["--out", str(tmp_path / "out2")])
     assert again["runs"] == res["runs"]
+    assert "Each seed trains with 1 thread(s)" in (tmp_path / "out2/README.md").read_text()
+    # a bad override is refused before any seed trains
+    with pytest.raises(Exception, match="train.bogus"):
+        main(argv[:1] + ["--seeds", "7", "--set", "train.bogus=1", "--runs", str(tmp_path / "r7")])
+    assert not (tmp_path / "r7").exists()
