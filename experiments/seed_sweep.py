@@ -150,6 +150,18 @@ def markdown(res: dict) -> str:
     for stat in ("median", "min", "max"):
         cells = [_fmt(res["summary"][k][stat]) if k in res["summary"] else "–" for k in cols]
         lines.append(f"| {stat} | " + " | ".join(cells) + (" | |" if ref else " |"))
+    secs = {
+        s: m["train_seconds_per_step"] * m["steps"]
+        for s, m in runs.items()
+        if "train_seconds_per_step" in m and "steps" in m
+    }
+    if secs:
+        lines += [
+            "",
+            "Training seconds per seed (the engine's timer; seeds trained at once share the "
+            "cores): " + ", ".join(f"{s}: {v:.0f}" for s, v in secs.items()) + ". The wall time "
+            "above is this invocation's: finished runs and their cached evaluations are reused.",
+        ]
     if ref:
         lines += [
             "",
