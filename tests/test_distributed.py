@@ -47,3 +47,33 @@ def test_torchrun_two_processes_matches_single_process(tmp_path, name):
     )
     print(f"{name}: torchrun vs single relative max diff {worst:.2e}; half batch {off:.2e}")
     assert off > 100 * max(worst, 1e-7), (off, worst)
+
+
+def test_train_destroys_the_process_group_it_created(monkeypatch):
+    """Under torchrun, train() creates the process group and destroys it on the way out, also
+    when training fails: gloo threads left alive at exit abort the process (SIGABRT)."""
+    import ipm.engine.trainer as tr
+
+    calls = []
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(torch.distributed, "is_initialized", lambda: False)
+    monkeypatch.setattr(
+        torch.distributed, "init_process_group", lambda b: calls.append(("init", b))
+    )
+    monkeypatch.setattr(torch.distributed, "destroy_process_group", lambda: calls.append("destroy"))
+
+    def boom(*a):
+        calls.append("train")
+        raise RuntimeError("non-finite loss")
+
+    monkeypatch.setattr(tr, "_train", boom)
+    with pytest.raises(RuntimeError, match="non-finite"):
+        tr.train(config_from_dict(tiny("gan", steps=2)), "unused")
+    assert calls[0][0] == "init" and calls[1:] == ["train", "destroy"]
+    # a group the caller made is left to the caller
+    calls.clear()
+    monkeypatch.setattr(torch.distributed, "is_initialized", lambda: True)
+    with pytest.raises(RuntimeError):
+        tr.train(config_from_dict(tiny("gan", steps=2)), "unused")
+    assert calls == ["train"]

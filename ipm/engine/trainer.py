@@ -207,13 +207,24 @@ def train(
     """Train ``cfg`` into ``run_dir``; ``resume`` continues from its last checkpoint.
 
     ``stop_after`` ends the process after that many steps of this call (for tests of resume).
+    Under ``torchrun`` the process group is created here, unless the caller made one, and
+    destroyed on the way out: gloo's worker threads left alive at interpreter exit abort the
+    process ("terminate called without an active exception").
     """
-    run_dir = Path(run_dir)
+    _, world = _dist_env()
+    if world == 1 or torch.distributed.is_initialized():
+        return _train(cfg, Path(run_dir), resume, stop_after)
+    backend = "nccl" if torch.cuda.is_available() and cfg.train.device != "cpu" else "gloo"
+    torch.distributed.init_process_group(backend)
+    try:
+        return _train(cfg, Path(run_dir), resume, stop_after)
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) -> TrainResult:
     ckpt_path = run_dir / "checkpoints" / LAST
     rank, world = _dist_env()
-    if world > 1 and not torch.distributed.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() and cfg.train.device != "cpu" else "gloo"
-        torch.distributed.init_process_group(backend)
     if cfg.train.batch_size % world:
         raise ConfigError(
             "train.batch_size",
