@@ -285,6 +285,12 @@ def test_seed_sweep_quick(tmp_path, monkeypatch):
     again = main(argv[:-3] + ["--out", str(tmp_path / "out2")])
     assert again["runs"] == res["runs"]
     assert "Each seed trains with 1 thread(s)" in (tmp_path / "out2/README.md").read_text()
+    monkeypatch.undo()
+    # two processes: seed 0 is reused as it stands, seed 2 trains in a worker
+    par = main(argv[:1] + ["--seeds", "0", "2", "--jobs", "2"] + argv[4:-3])
+    assert par["runs"][0] == res["runs"][0]
+    assert par["runs"][2] != res["runs"][0]
+    assert (tmp_path / "runs/seed2/checkpoints/last.pt").is_file()
     # a bad override is refused before any seed trains
     with pytest.raises(Exception, match="train.bogus"):
         main(argv[:1] + ["--seeds", "7", "--set", "train.bogus=1", "--runs", str(tmp_path / "r7")])
