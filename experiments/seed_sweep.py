@@ -220,27 +220,25 @@ def main(argv: list[str] | None = None) -> dict:
     if len(set(a.seeds)) != len(a.seeds):
         raise ValueError(f"--seeds: repeated seeds in {a.seeds}")
     config = Path(a.config)
-    if not (config if config.is_absolute() else ROOT / config).is_file():
+    path = config if config.is_absolute() else ROOT / config
+    if not path.is_file():
         raise FileNotFoundError(f"config: no file {config}")
     reference = parse_reference(a.reference)
     runs_dir = a.runs or ROOT / "runs" / "sweeps" / config.stem
     out = a.out or runs_dir
+
     import torch
+    from tqdm.auto import tqdm
 
     from ipm.config import load_config
 
-    cfg0 = load_config(
-        config if config.is_absolute() else ROOT / config,
-        seed_overrides(a.sets, a.seeds[0], a.quick),
-    )
+    # the first seed's config, loaded now: a bad --set fails before any seed trains
+    cfg0 = load_config(path, seed_overrides(a.sets, a.seeds[0], a.quick))
     torch.set_num_threads(a.threads)  # the report's header states the evaluation threads
     report = Report("seed_sweep", out, a.seeds[0], a.quick)
-
-    from tqdm.auto import tqdm
-
     jobs = {
         s: (
-            str(config),
+            str(path),
             seed_overrides(a.sets, s, a.quick),
             runs_dir / f"seed{s}",
             a.quick,
