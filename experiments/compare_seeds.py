@@ -1,0 +1,196 @@
+"""Two sets of per-seed results side by side: per metric the median and range of each, a
+two-sided Mann–Whitney U test between them, and how many seeds of each meet reference figures.
+
+    python experiments/compare_seeds.py \
+        docs/results/gaussians/seed_sweeps/discr_flow/seed_sweep.json \
+        'docs/results/gaussians/discr_flow_seeds.json:reference/*/final' \
+        --labels ipm reference --reference mmd2=8.7e-3 off_mode_fraction=0.010 modes_covered=5
+
+A set is ``FILE[:PATH]``: a JSON file and a ``/``-separated path to the per-seed metrics, in
+which one ``*`` stands for the seeds (keys that are integers; other keys beside them, such as
+``0_stop14``, are skipped). The default path is ``runs/*``, which reads a
+``seed_sweep.json`` (``experiments/seed_sweep.py``).
+
+Where a claim compares two implementations, or a model with and without an option, on a few
+seeds each, this is the test to run: one seed of an adversarial model is one draw from a wide
+distribution (``docs/results/gaussians/README.md``). A seed meets a figure as in
+``seed_sweep.py``: at most the figure, or at least it where higher is better.
+
+Prints a markdown table; ``--out DIR`` also writes ``DIR/compare_seeds.json`` and
+``DIR/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from experiments._report import Report  # noqa: E402
+from experiments.seed_sweep import HIGHER_IS_BETTER, SHOWN, _fmt, meets, parse_reference  # noqa: E402
+
+DEFAULT_PATH = "runs/*"
+
+
+def _is_seed(key) -> bool:
+    return isinstance(key, int) or (isinstance(key, str) and key.isdigit())
+
+
+def split_spec(spec: str) -> tuple[Path, str]:
+    """``FILE[:PATH]`` to (file, path); the path must hold exactly one ``*``."""
+    file, sep, path = spec.rpartition(":")
+    if not sep or "*" not in path:
+        file, path = spec, DEFAULT_PATH
+    if path.split("/").count("*") != 1:
+        raise ValueError(f"{spec!r}: the path must hold exactly one '*' (the seeds), got {path!r}")
+    return Path(file), path
+
+
+def select(data, path: str, where: str = "") -> dict[int, dict]:
+    """The per-seed dicts at ``path`` in ``data`` ({seed: metrics}); an error names the key
+    that is missing and what is there instead."""
+    head, _, rest = path.partition("/")
+    here = where or "(top)"
+    if not isinstance(data, dict):
+        raise ValueError(f"{here}: expected an object, got {type(data).__name__}")
+    if head == "*":
+        seeds = sorted((int(k), v) for k, v in data.items() if _is_seed(k))
+        if not seeds:
+            raise ValueError(f"{here}: no seed keys under it (it has {sorted(data)})")
+        return {s: select(v, rest, f"{where}/{s}".lstrip("/")) if rest else v for s, v in seeds}
+    if head not in data:
+        raise ValueError(f"{here}: no key {head!r} (it has {sorted(data)})")
+    nxt = f"{where}/{head}".lstrip("/")
+    return select(data[head], rest, nxt) if rest else data[head]
+
+
+def load_set(spec: str) -> dict[int, dict]:
+    file, path = split_spec(spec)
+    if not file.is_file():
+        raise FileNotFoundError(f"{spec!r}: no file {file}")
+    try:
+        return select(json.loads(file.read_text()), path)
+    except ValueError as e:
+        raise ValueError(f"{spec!r}: {e}") from None
+
+
+def _values(runs: dict[int, dict], metric: str, label: str) -> list[float]:
+    out = []
+    for s, m in runs.items():
+        v = m.get(metric) if isinstance(m, dict) else None
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"{label}, seed {s}: no numeric {metric!r}")
+        out.append(float(v))
+    return out
+
+
+def mann_whitney(a: list[float], b: list[float]) -> float:
+    """Two-sided Mann–Whitney U p-value; 1.0 where every value of both sets is the same."""
+    from scipy.stats import mannwhitneyu
+
+    if len(set(a) | set(b)) == 1:
+        return 1.0
+    return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
+
+
+def compare(
+    a: dict[int, dict],
+    b: dict[int, dict],
+    metrics: list[str],
+    reference: dict[str, float],
+    labels: tuple[str, str] = ("A", "B"),
+) -> dict:
+    """The comparison as a dict: per metric each side's median, min, max and the p-value;
+    per side the seeds meeting each figure and all of them."""
+    rows = {}
+    for k in metrics:
+        va, vb = _values(a, k, labels[0]), _values(b, k, labels[1])
+        rows[k] = {
+            **{
+                lab: {"median": statistics.median(v), "min": min(v), "max": max(v)}
+                for lab, v in zip(labels, (va, vb))
+            },
+            "mann_whitney_p": mann_whitney(va, vb),
+        }
+    meeting = {}
+    for lab, runs in zip(labels, (a, b)):
+        ok = {s: meets(m, reference) for s, m in runs.items()}
+        meeting[lab] = {
+            "n_seeds": len(runs),
+            "per_figure": {k: sum(o[k] for o in ok.values()) for k in reference},
+            "all": sorted(s for s, o in ok.items() if all(o.values())) if reference else None,
+        }
+    return {
+        "labels": list(labels),
+        "seeds": {lab: sorted(r) for lab, r in zip(labels, (a, b))},
+        "metrics": rows,
+        "reference": reference,
+        "meeting": meeting,
+    }
+
+
+def markdown(res: dict, specs: tuple[str, str]) -> str:
+    la, lb = res["labels"]
+    lines = [
+        f"- {la}: `{specs[0]}`, seeds {res['seeds'][la]}",
+        f"- {lb}: `{specs[1]}`, seeds {res['seeds'][lb]}",
+        "",
+        f"| metric | {la}: median (range) | {lb}: median (range) | Mann–Whitney p (two-sided) |",
+        "|---|---|---|---|",
+    ]
+    for k, r in res["metrics"].items():
+        cells = [
+            f"{_fmt(r[lab]['median'])} ({_fmt(r[lab]['min'])} – {_fmt(r[lab]['max'])})"
+            for lab in (la, lb)
+        ]
+        lines.append(f"| {k} | {cells[0]} | {cells[1]} | {r['mann_whitney_p']:.2f} |")
+    ref = res["reference"]
+    if ref:
+        figs = ", ".join(
+            f"{k} {'≥' if k in HIGHER_IS_BETTER else '≤'} {_fmt(v)}" for k, v in ref.items()
+        )
+        lines += ["", f"Reference figures: {figs}.", ""]
+        for lab in (la, lb):
+            m = res["meeting"][lab]
+            per = ", ".join(f"{k} {n}" for k, n in m["per_figure"].items())
+            lines.append(
+                f"- {lab}: **{len(m['all'])} of {m['n_seeds']}** seeds meet all "
+                f"(seeds {m['all']}); per figure: {per}."
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("a", help="FILE[:PATH] of the first set (default path runs/*)")
+    p.add_argument("b", help="FILE[:PATH] of the second set")
+    p.add_argument("--labels", nargs=2, default=["A", "B"], metavar=("A", "B"))
+    p.add_argument("--metrics", nargs="+", default=None, help="default: the --reference keys")
+    p.add_argument("--reference", nargs="*", default=[], metavar="METRIC=FIGURE")
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args(argv)
+    if args.labels[0] == args.labels[1]:
+        raise ValueError(f"--labels: the two labels must differ, got {args.labels}")
+    reference = parse_reference(args.reference)
+    a, b = load_set(args.a), load_set(args.b)
+    metrics = args.metrics or list(reference)
+    if not metrics:
+        common = set.intersection(*(set(m) for m in (*a.values(), *b.values())))
+        metrics = [k for k in SHOWN if k in common]
+    res = compare(a, b, metrics, reference, tuple(args.labels))
+    text = markdown(res, (args.a, args.b))
+    if args.out is not None:
+        report = Report("compare_seeds", args.out, 0, False)
+        text = report.write(res, text).read_text()
+    print(text)
+    return res
+
+
+if __name__ == "__main__":
+    main()
