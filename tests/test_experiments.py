@@ -314,6 +314,8 @@ def test_compare_seeds_selects_the_seeds_at_a_path(tmp_path):
     f = tmp_path / "s.json"
     f.write_text(json.dumps(data))
     assert load_set(f"{f}:ref/*/final")[2] == {"m": 3.0}
+    with pytest.raises(ValueError, match="exactly one"):
+        load_set(f"{f}:ref/0/final")  # an existing file with a path but no seeds
     with pytest.raises(FileNotFoundError, match="no file"):
         load_set(str(tmp_path / "missing.json"))
 
