@@ -149,7 +149,7 @@ def markdown(res: dict, specs: tuple[str, str]) -> str:
             f"{_fmt(r[lab]['median'])} ({_fmt(r[lab]['min'])} – {_fmt(r[lab]['max'])})"
             for lab in (la, lb)
         ]
-        lines.append(f"| {k} | {cells[0]} | {cells[1]} | {r['mann_whitney_p']:.2f} |")
+        lines.append(f"| {k} | {cells[0]} | {cells[1]} | {r['mann_whitney_p']:.2g} |")
     ref = res["reference"]
     if ref:
         figs = ", ".join(
