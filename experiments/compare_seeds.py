@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 
@@ -33,7 +32,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from experiments._report import Report  # noqa: E402
-from experiments.seed_sweep import HIGHER_IS_BETTER, SHOWN, _fmt, meets, parse_reference  # noqa: E402
+from experiments.seed_sweep import (  # noqa: E402
+    SHOWN,
+    _fmt,
+    figures_text,
+    parse_reference,
+    seeds_meeting,
+    spread,
+)
 
 DEFAULT_PATH = "runs/*"
 
@@ -112,19 +118,17 @@ def compare(
     for k in metrics:
         va, vb = _values(a, k, labels[0]), _values(b, k, labels[1])
         rows[k] = {
-            **{
-                lab: {"median": statistics.median(v), "min": min(v), "max": max(v)}
-                for lab, v in zip(labels, (va, vb))
-            },
+            labels[0]: spread(va),
+            labels[1]: spread(vb),
             "mann_whitney_p": mann_whitney(va, vb),
         }
     meeting = {}
     for lab, runs in zip(labels, (a, b)):
-        ok = {s: meets(m, reference) for s, m in runs.items()}
+        _, per_figure, all_met = seeds_meeting(runs, reference)
         meeting[lab] = {
             "n_seeds": len(runs),
-            "per_figure": {k: sum(o[k] for o in ok.values()) for k in reference},
-            "all": sorted(s for s, o in ok.items() if all(o.values())) if reference else None,
+            "per_figure": per_figure,
+            "all": all_met if reference else None,
         }
     return {
         "labels": list(labels),
@@ -152,10 +156,7 @@ def markdown(res: dict, specs: tuple[str, str]) -> str:
         lines.append(f"| {k} | {cells[0]} | {cells[1]} | {r['mann_whitney_p']:.2g} |")
     ref = res["reference"]
     if ref:
-        figs = ", ".join(
-            f"{k} {'≥' if k in HIGHER_IS_BETTER else '≤'} {_fmt(v)}" for k, v in ref.items()
-        )
-        lines += ["", f"Reference figures: {figs}.", ""]
+        lines += ["", f"Reference figures: {figures_text(ref)}.", ""]
         for lab in (la, lb):
             m = res["meeting"][lab]
             per = ", ".join(f"{k} {n}" for k, n in m["per_figure"].items())
