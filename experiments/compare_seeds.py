@@ -51,7 +51,7 @@ def _is_seed(key) -> bool:
 def split_spec(spec: str) -> tuple[Path, str]:
     """``FILE[:PATH]`` to (file, path); the path must hold exactly one ``*``."""
     file, sep, path = spec.rpartition(":")
-    if not sep or ("*" not in path and not Path(file).is_file()):
+    if not sep:
         file, path = spec, DEFAULT_PATH
     if path.split("/").count("*") != 1:
         raise ValueError(f"{spec!r}: the path must hold exactly one '*' (the seeds), got {path!r}")
