@@ -153,8 +153,8 @@ class EDM(GenerativeModel):
     def sample(self, n, *, generator=None, nfe=None, record=False) -> SampleOutput:
         steps = None if nfe is None else self.steps_for_nfe(nfe)
         pm = self.particle_model(steps, record)
-        dev = next(self.denoiser.parameters()).device
-        x0 = pm.prior.sample(n, generator=generator).to(torch.float32).to(dev)
+        w = next(self.denoiser.parameters())
+        x0 = pm.prior.sample(n, generator=generator).to(w.dtype).to(w.device)
         res = pm.evolve(x0, generator=generator)
         return SampleOutput(res.x, res.nfe, res.trajectory)
 
