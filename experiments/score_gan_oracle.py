@@ -5,7 +5,7 @@
 
 The paper's Score GAN config (``experiments/configs/gaussians/score_gan.yaml``: its steps, K,
 networks, optimisers, one thread) with ∇log(p ⋆ k_σ) computed exactly from the data mixture
-(:class:`ipm.models.score_gan.ExactDataScore`) instead of read from a trained EDM. Everything
+(:class:`ipm.flows.ExactScore`) instead of read from a trained EDM. Everything
 else is ``ipm``'s Score GAN step. Comparing it with the runs on a trained EDM separates the error
 of the learned data score from the rest of the training. Every ``--every`` steps the generator
 is scored like ``ipm evaluate`` (10,000 samples against fresh data, same seeds). Writes
@@ -36,8 +36,8 @@ def run_seed(seed: int, steps: int | None, every: int, n_eval: int) -> list[dict
     from ipm.config import load_config
     from ipm.engine import data_distribution
     from ipm.engine.trainer import make_adam
-    from ipm.models import StepContext
-    from ipm.models.score_gan import ExactDataScore, ScoreGAN
+    from ipm.flows import ExactScore
+    from ipm.models import ScoreGAN, StepContext
 
     over = [f"seed={seed}", f"eval.n_samples={n_eval}", f"eval.w2_n={min(2000, n_eval)}"]
     cfg = load_config(ROOT / "experiments/configs/gaussians/score_gan.yaml", over)
@@ -45,7 +45,7 @@ def run_seed(seed: int, steps: int | None, every: int, n_eval: int) -> list[dict
     steps = steps or cfg.train.steps
     dist = data_distribution(cfg)
     torch.manual_seed(cfg.seed)
-    model = ScoreGAN(cfg.model, dist.dim, cfg.train.batch_size, data_score=ExactDataScore(dist))
+    model = ScoreGAN(cfg.model, dist.dim, cfg.train.batch_size, data_score=ExactScore(dist))
     opts = {n: make_adam(ps, o) for n, (ps, o) in model.optimizer_specs().items()}
     ctx = StepContext(torch.Generator().manual_seed(cfg.seed + 1), None, torch.device("cpu"))
     rows, train_s = [], 0.0

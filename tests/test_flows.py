@@ -217,3 +217,70 @@ def test_flow_bad_inputs():
         KernelDensityScore(-0.1)
     with pytest.raises(ValueError, match="kind: expected one of"):
         FDivergence("hellinger-ish", lambda x, p: x[:, 0])
+
+
+def test_score_difference_takes_one_sigma_per_particle():
+    """With t of shape (N,), each row is the score difference at its own σ (Eq. 27's draws)."""
+    p = five_gaussians().to(DT)
+    g = torch.Generator().manual_seed(0)
+    x = 2 * torch.randn(5, 2, generator=g, dtype=DT)
+    sigma = torch.tensor([0.1, 0.5, 1.0, 2.0, 4.0], dtype=DT)
+    q = Gaussian(torch.zeros(2, dtype=DT), 1.5)
+    flow = ScoreDifference(ExactScore(p), ExactScore(q), mu_p=1.5, mu_rho=0.5)
+    rows = torch.cat([flow.field(x[i : i + 1], float(sigma[i])) for i in range(5)])
+    torch.testing.assert_close(flow.field(x, sigma), rows)
+    with pytest.raises(ValueError, match="sigma"):
+        flow.field(x, -sigma)
+
+
+def test_noised_field_is_the_flow_at_noised_points_times_a_power_of_sigma():
+    from ipm.flows import NoisedField
+
+    p = five_gaussians().to(DT)
+    g = torch.Generator().manual_seed(1)
+    x, eps = torch.randn(4, 2, generator=g, dtype=DT), torch.randn(4, 2, generator=g, dtype=DT)
+    sigma = torch.tensor([0.2, 0.5, 1.0, 3.0], dtype=DT)
+    flow = ScoreDifference(ExactScore(p), ExactScore(Gaussian(torch.zeros(2, dtype=DT), 1.0)))
+    xt = x + sigma[:, None] * eps
+    for k in (1, 2):
+        want = sigma[:, None] ** k * flow.field(xt, sigma)
+        torch.testing.assert_close(NoisedField(flow, sigma, eps, power=k).field(x), want)
+
+
+def test_denoiser_score_and_loss_are_eq_23_and_24():
+    """s = (D − x)/σ² with one σ per row (clamped D on request); the loss is the mean of
+    ‖D(x + σε, σ) − x‖², weighted by λ(σ) = (σ² + σ_d²)/(σ σ_d)² with σ_d."""
+    from ipm.flows import DenoiserScore, denoising_loss
+
+    def den(x, s):
+        s = torch.as_tensor(s, dtype=x.dtype)
+        return 3 * x / (1 + (s[:, None] if s.ndim else s))
+
+    g = torch.Generator().manual_seed(2)
+    x, eps = torch.randn(5, 2, generator=g, dtype=DT), torch.randn(5, 2, generator=g, dtype=DT)
+    sigma = torch.tensor([0.1, 0.3, 1.0, 2.0, 5.0], dtype=DT)
+    want = (3 * x / (1 + sigma[:, None]) - x) / sigma[:, None] ** 2
+    torch.testing.assert_close(DenoiserScore(den)(x, sigma), want)
+    clamped = (torch.clamp(3 * x / (1 + sigma[:, None]), -0.5, 0.5) - x) / sigma[:, None] ** 2
+    torch.testing.assert_close(DenoiserScore(den, clamp=(-0.5, 0.5))(x, sigma), clamped)
+    sq = ((den(x + sigma[:, None] * eps, sigma) - x) ** 2).sum(1)
+    torch.testing.assert_close(denoising_loss(den, x, sigma, eps), sq.mean())
+    lam = (sigma**2 + 0.25) / (sigma * 0.5) ** 2
+    torch.testing.assert_close(
+        denoising_loss(den, x, sigma, eps, sigma_data=0.5), (lam * sq).mean()
+    )
+
+
+def test_squared_mmd_with_a_feature_kernel_moves_along_the_mean_feature_difference():
+    """DMMD's flow: ∇h(x) = ∇⟨φ(x, t), μ_t(p) − μ_t(ρ)⟩, the kernel bound to the flow's time."""
+    from ipm.kernels import FeatureKernel
+
+    g = torch.Generator().manual_seed(3)
+    w = torch.randn(2, 4, generator=g, dtype=DT)
+    phi = lambda x, t: torch.sin(x @ w) * t  # noqa: E731
+    data = torch.randn(50, 2, generator=g, dtype=DT) + 2
+    x = torch.randn(8, 2, generator=g, dtype=DT)
+    xg = x.clone().requires_grad_(True)
+    direction = (phi(data, 0.5).mean(0) - phi(x, 0.5).mean(0)).detach()
+    (want,) = torch.autograd.grad((phi(xg, 0.5) * direction).sum(), xg)
+    torch.testing.assert_close(SquaredMMD(FeatureKernel(phi), data).field(x, 0.5), want)

@@ -32,7 +32,7 @@ def roots(tmp_path_factory):
 def _two_steps(cfg, data, shape, edm_cfg=None):
     torch.manual_seed(0)
     if cfg.model.name == "score_gan":
-        model = ScoreGAN(cfg.model, shape, 2, data_score=EDM(edm_cfg.model, shape))
+        model = ScoreGAN(cfg.model, shape, 2, data_score=EDM(edm_cfg.model, shape).score())
     else:
         model = build_model(cfg, shape)
     opts = {n: make_adam(ps, o) for n, (ps, o) in model.optimizer_specs().items()}

@@ -4,11 +4,11 @@ import torch
 from test_engine import tiny
 
 from ipm.config import config_from_dict
+from ipm.flows import DenoiserScore, EDMDenoiser, ExactScore
 from ipm.models import (
     EDM,
     GAN,
     DiscriminatorFlowModel,
-    EDMDenoiser,
     ScoreGAN,
     StepContext,
     build_model,
@@ -26,10 +26,10 @@ def _sgd(model):
     return {n: torch.optim.SGD(ps, lr=1e-2) for n, (ps, _) in model.optimizer_specs().items()}
 
 
-def _build(name, **kw):
+def _build(name, inputs=None, **kw):
     torch.manual_seed(0)
     cfg = config_from_dict(tiny(name, **kw))
-    return cfg, build_model(cfg, 2)
+    return cfg, build_model(cfg, 2, **(inputs or {}))
 
 
 def test_edm_preconditioning_limits():
@@ -40,7 +40,7 @@ def test_edm_preconditioning_limits():
     assert torch.allclose(den(x, 1e-8), x, atol=1e-7)
     # the score is (D − x)/σ² (Eq. 24)
     s = torch.tensor(0.7, dtype=DT)
-    assert torch.allclose(den.score(x, s), (den(x, s) - x) / 0.49)
+    assert torch.allclose(DenoiserScore(den)(x, s), (den(x, s) - x) / 0.49)
 
 
 def test_gan_intpm_step_equals_backprop_of_the_generator_loss():
@@ -65,7 +65,10 @@ def _score_gan_one_step(edm_dir, frozen: str, seed: int, **kw):
     """A float64 Score GAN (K = 1) with SGD, ``frozen`` at lr 0; one train_step is taken.
     Returns the model, the other network's parameters before and after the step, and a
     context rewound to the step's first draw (to replay it)."""
-    _, m = _build("score_gan", edm_checkpoint=str(edm_dir), score_steps=1, **kw)
+    from ipm.engine.trainer import load_data_score
+
+    data_score = {"data_score": load_data_score(edm_dir, (2,))}
+    _, m = _build("score_gan", data_score, edm_checkpoint=str(edm_dir), score_steps=1, **kw)
     for net in [*m.networks.values(), m.data_score.denoiser]:
         net.double()
     opt = _sgd(m)
@@ -127,9 +130,9 @@ def test_score_gan_generator_update_is_eq_27(tmp_path):
             p.copy_(p0)
         x = gen(z)
         xt = x + sigma[:, None] * eps
-        v = sigma[:, None] * (
-            m.data_score.score(xt, sigma) - m.networks["gen_score"].score(xt, sigma)
-        )
+        s2 = sigma[:, None] ** 2
+        d_data, d_gen = m.data_score.denoiser, m.networks["gen_score"]
+        v = sigma[:, None] * ((d_data(xt, sigma) - xt) / s2 - (d_gen(xt, sigma) - xt) / s2)
     obj = (gen(z) * v).sum(1).mean()
     grads = torch.autograd.grad(obj, list(gen.parameters()))
     m2 = [p0 + 1e-2 * g for p0, g in zip(theta0, grads)]  # ascent on Eq. 27's objective
@@ -138,23 +141,23 @@ def test_score_gan_generator_update_is_eq_27(tmp_path):
 
 
 def test_score_gan_with_the_exact_data_score(tmp_path):
-    """ExactDataScore replaces the EDM: the score difference is the mixture's exact smoothed
+    """An exact score replaces the EDM: the score difference is the mixture's exact smoothed
     score at each particle's own σ minus the generated score, and a training step runs."""
     from ipm.distributions import five_gaussians
-    from ipm.models.score_gan import ExactDataScore
 
     dist = five_gaussians(radius=3.0, std=0.5).to(DT)
     cfg = config_from_dict(tiny("score_gan", edm_checkpoint="unused", score_steps=1))
     torch.manual_seed(0)
-    m = ScoreGAN(cfg.model, 2, cfg.train.batch_size, data_score=ExactDataScore(dist))
+    m = ScoreGAN(cfg.model, 2, cfg.train.batch_size, data_score=ExactScore(dist))
     for net in m.networks.values():
         net.double()
     x = 3 * torch.randn(6, 2, dtype=DT)
     sigma = torch.tensor([0.1, 0.3, 1.0, 2.0, 5.0, 10.0], dtype=DT)
     exact = torch.stack([dist.score(x[i : i + 1], float(sigma[i]))[0] for i in range(6)])
     with torch.no_grad():
-        got = m.score_difference(x, sigma)
-        want = exact - m.networks["gen_score"].score(x, sigma)
+        got = m.flow().field(x, sigma)
+        d_gen = m.networks["gen_score"]
+        want = exact - (d_gen(x, sigma) - x) / sigma[:, None] ** 2
     torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
     out = m.train_step(_ctx(1), _sgd(m))
     assert torch.isfinite(out["particles"]).all()

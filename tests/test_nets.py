@@ -7,7 +7,6 @@ import torch
 from torch import nn
 
 from ipm.config import ConfigError, DCGANConfig, MLPConfig, UNetConfig
-from ipm.models.networks import FlatImage, denoiser_body, discriminator_net, generator_net
 from ipm.nets import (
     DCGANDiscriminator,
     DCGANGenerator,
@@ -19,6 +18,7 @@ from ipm.nets import (
     UNet,
     init_weights,
 )
+from ipm.nets.build import FlatImage, denoiser_body, discriminator_net, generator_net
 
 
 @pytest.mark.parametrize("size,channels", [(32, 1), (64, 3)])

@@ -21,7 +21,6 @@ import torch
 
 from ipm.config import config_from_dict
 from ipm.models import StepContext, build_model
-from ipm.models.score_gan import ScoreGAN
 
 PINS = Path(__file__).resolve().parent / "data" / "model_pins.pt"
 DT = torch.float64
@@ -265,18 +264,15 @@ def _data_score(shape: tuple[int, ...]):
     cfg = _config({"name": "edm", "net": MLP, "embedding_dim": 8}, 8)
     edm = build_model(cfg, shape)
     edm.denoiser.requires_grad_(False).eval()
-    return edm
+    return edm.score()
 
 
 def _build(name: str):
     model_cfg, shape, batch = CASES[name]
     cfg = _config(model_cfg, batch)
-    if cfg.model.name == "score_gan":
-        data_score = _data_score(shape)
-        torch.manual_seed(0)
-        return ScoreGAN(cfg.model, shape, batch, data_score=data_score)
+    inputs = {"data_score": _data_score(shape)} if cfg.model.name == "score_gan" else {}
     torch.manual_seed(0)
-    return build_model(cfg, shape)
+    return build_model(cfg, shape, **inputs)
 
 
 def _record(out: dict, prefix: str, values: dict) -> None:

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from ipm.config import ConfigError, config_from_dict
 from ipm.distributions import circle_of_gaussians
 from ipm.engine import load_checkpoint, load_run, train
-from ipm.flows import mmd2
+from ipm.flows import linear_mmd2_unbiased, mmd2
 from ipm.kernels import RBF
-from ipm.models.dmmd import linear_mmd2_unbiased, vp_schedule
+from ipm.schedules import vp_schedule
 
 TINY = {"width": 32, "depth": 2, "activation": "silu"}
 

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from ipm.solvers import (
+    AnnealedEuler,
     Euler,
     EulerMaruyama,
     Heun,
@@ -106,3 +107,60 @@ def test_solver_objects_and_bad_inputs():
         euler(lambda x, t: x * float("nan"), x0, uniform_grid(0, 1, 2))
     with pytest.raises(ValueError, match=r"velocity: expected an output of shape \(4, 2\)"):
         euler(lambda x, t: x[:, :1], x0, uniform_grid(0, 1, 2))
+
+
+def test_euler_with_per_particle_stops_is_the_full_trajectory_at_each_stop():
+    """Particle j moved only for its first stop_j steps sits where the full Euler trajectory
+    is after stop_j steps; the velocity is evaluated on the moving particles only."""
+    x0 = torch.randn(30, 2, dtype=DT, generator=torch.Generator().manual_seed(0))
+    grid = uniform_grid(0.0, 1.0, 7)
+    traj = euler(velocity, x0, grid, record=True).trajectory
+    stop = torch.randint(8, (30,), generator=torch.Generator().manual_seed(1))
+    rows = []
+
+    def counting(x, t):
+        rows.append(x.shape[0])
+        return velocity(x, t)
+
+    res = euler(counting, x0, grid, stop=stop)
+    torch.testing.assert_close(res.x, traj[stop, torch.arange(30)], rtol=0, atol=1e-13)
+    assert sum(rows) == int(stop.sum()) and res.nfe == int(stop.max())
+    with pytest.raises(ValueError, match="stop"):
+        euler(velocity, x0, grid, stop=torch.full((30,), 8))
+    with pytest.raises(ValueError, match="stop"):
+        Heun(grid).solve(velocity, x0, stop=stop)
+
+
+def test_euler_clamps_after_every_step_and_single_steps_take_one_time_per_particle():
+    x0 = torch.tensor([[0.9, -0.9], [0.1, 0.2]], dtype=DT)
+    push = lambda x, t: torch.ones_like(x)  # noqa: E731
+    res = euler(push, x0, uniform_grid(0.0, 1.0, 4), clamp=(-1.0, 1.0))
+    torch.testing.assert_close(res.x, torch.tensor([[1.0, 0.1], [1.0, 1.0]], dtype=DT))
+    t = torch.tensor([0.0, 0.5], dtype=DT)
+    by_row = lambda x, t: x * t[:, None]  # noqa: E731
+    got = Euler(uniform_grid(0.0, 1.0, 2)).step(by_row, x0, t, 0.1)
+    torch.testing.assert_close(got, x0 + 0.1 * x0 * t[:, None])
+
+
+def test_annealed_euler_takes_steps_per_level_then_injects_noise():
+    """Per level t: k steps x ← x + h(−x + t) (so x → t geometrically), then noise g(t)·ξ."""
+    levels = torch.tensor([2.0, 1.0, 0.5], dtype=DT)
+    x0 = torch.zeros(4, 1, dtype=DT)
+    drift = lambda x, t: t - x  # noqa: E731
+    res = AnnealedEuler(levels, 3, 0.5, record=True).solve(drift, x0)
+    x = x0.clone()
+    for t in levels.tolist():
+        for _ in range(3):
+            x = x + 0.5 * (t - x)
+    torch.testing.assert_close(res.x, x)
+    assert res.nfe == 9 and res.trajectory.shape == (4, 4, 1)
+    noisy = AnnealedEuler(levels, 3, 0.5, noise=lambda t: 0.1 * t).solve(
+        drift, x0, generator=torch.Generator().manual_seed(0)
+    )
+    g = torch.Generator().manual_seed(0)
+    x = x0.clone()
+    for t in levels.tolist():
+        for _ in range(3):
+            x = x + 0.5 * (t - x)
+        x = x + 0.1 * t * torch.randn(x.shape, dtype=DT, generator=g)
+    torch.testing.assert_close(noisy.x, x)

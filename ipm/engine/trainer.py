@@ -38,14 +38,17 @@ from ..config import (
     saved_run_config,
 )
 from ..data import data_shape, dataset
-from ..models import GenerativeModel, StepContext, build_model
+from ..flows import DenoiserScore
+from ..models import MODELS, GenerativeModel, StepContext, build_model
 from .checkpoint import LAST, CheckpointError, load_checkpoint, save_checkpoint
 
 __all__ = [
     "NonFiniteError",
     "TrainResult",
     "data_distribution",
+    "load_data_score",
     "load_run",
+    "model_inputs",
     "resolve_device",
     "train",
 ]
@@ -245,7 +248,7 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
     shape = data_shape(dist)
     dim = dist.dim
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg, shape).to(device)
+    model = build_model(cfg, shape, **model_inputs(cfg, shape)).to(device)
     specs = model.optimizer_specs()
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
@@ -378,17 +381,16 @@ def _write_run_files(run_dir: Path, cfg: RunConfig, device, world: int, resume: 
     (run_dir / name).write_text(json.dumps(meta, indent=2))
 
 
-def load_run(run_dir: str | Path, device: str | torch.device = "cpu", *, use_ema: bool = True):
-    """(config, model, checkpoint payload) of a trained run, networks loaded, in eval mode."""
-    from .checkpoint import find_checkpoint
-
-    path = find_checkpoint(run_dir, what="RUN_DIR")
-    payload = load_checkpoint(path)
+def _restore(payload: dict, path: Path, use_ema: bool, *, reseed: bool):
+    """(config, model) of a checkpoint payload: networks (EMA weights where kept and asked
+    for) and model state loaded, in eval mode, on the CPU. The networks are built after
+    seeding the global RNG with the run's seed (``reseed``) or from it as it stands."""
     try:
         cfg = saved_run_config(payload["config"])
     except (KeyError, ConfigError) as e:
         raise CheckpointError(f"{path}: its config is invalid: {e}") from None
-    torch.manual_seed(cfg.seed)
+    if reseed:
+        torch.manual_seed(cfg.seed)
     model = build_model(cfg, payload.get("shape") or int(payload["dim"]))
     for n, sd in payload["networks"].items():
         model.networks[n].load_state_dict(sd)
@@ -398,4 +400,47 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu", *, use_ema
     model.load_extra_state(payload.get("extra", {}))
     for m in model.networks.values():
         m.eval()
+    return cfg, model
+
+
+def load_run(run_dir: str | Path, device: str | torch.device = "cpu", *, use_ema: bool = True):
+    """(config, model, checkpoint payload) of a trained run, networks loaded, in eval mode.
+
+    A model that takes inputs from outside its run (the Score GAN's data score) is loaded
+    without them: sampling a trained generator needs only its own networks."""
+    from .checkpoint import find_checkpoint
+
+    path = find_checkpoint(run_dir, what="RUN_DIR")
+    payload = load_checkpoint(path)
+    cfg, model = _restore(payload, path, use_ema, reseed=True)
     return cfg, model.to(torch.device(device)), payload
+
+
+def load_data_score(path: str | Path, shape: tuple[int, ...]) -> DenoiserScore:
+    """The data score ∇log(p ⋆ k_σ) of a trained EDM run (a run directory or checkpoint file;
+    its EMA weights where kept), frozen: a Score GAN's ``data_score``. Its networks are built
+    from the global RNG as the Score GAN's seed left it, so that the Score GAN's own networks
+    then initialise as they always have."""
+    from .checkpoint import find_checkpoint
+
+    what = "model.edm_checkpoint (the Score GAN's data score)"
+    ckpt = find_checkpoint(path, what=what)
+    cfg, edm = _restore(load_checkpoint(ckpt), ckpt, use_ema=True, reseed=False)
+    if cfg.model.name != "edm":
+        raise ValueError(
+            f"model.edm_checkpoint: {ckpt} is a {cfg.model.name!r} run, expected an 'edm' run"
+        )
+    if tuple(edm.shape) != tuple(shape):
+        raise ValueError(
+            f"model.edm_checkpoint: the EDM models data of shape {tuple(edm.shape)}, "
+            f"the data has shape {tuple(shape)}"
+        )
+    edm.denoiser.requires_grad_(False)
+    return edm.score()
+
+
+def model_inputs(cfg: RunConfig, shape: tuple[int, ...]) -> dict:
+    """The constructor arguments ``cfg``'s model takes from outside its run
+    (:attr:`~ipm.models.GenerativeModel.inputs`), loaded from the paths its config names."""
+    loaders = {"data_score": lambda: load_data_score(cfg.model.edm_checkpoint, shape)}
+    return {name: loaders[name]() for name in MODELS[cfg.model.name].inputs}

@@ -1,11 +1,27 @@
-"""Flows: the functional h_ρ and its vector field ∇h_ρ (Table 2, Eq. 9, 19, 20, 21)."""
+"""Flows: the functional h_ρ and its vector field ∇h_ρ (Table 2, Eq. 9, 15–16, 19–21, 26–27),
+and the scores they are made of, learned by denoising (Eq. 23–24)."""
 
 from .base import Flow, FlowSum
-from .discriminator import DiscriminatorFlow, GANLoss, discriminator_objective
+from .denoising import DenoiserScore, EDMDenoiser, denoising_loss
+from .discriminator import (
+    DiscriminatorFlow,
+    GANLoss,
+    discriminator_objective,
+    gradient_penalty,
+    penalty_points,
+)
 from .entropy import Entropy
 from .kl import FDivergence, FDivergenceKind, ForwardKL, analytic_log_ratio
-from .mmd import SquaredMMD, mmd2
-from .score import EDMFamily, EDMFlow, EDMProbabilityFlow, Langevin, NCSNFlow, ScoreDifference
+from .mmd import SquaredMMD, linear_mmd2_unbiased, mmd2
+from .score import (
+    EDMFamily,
+    EDMFlow,
+    EDMProbabilityFlow,
+    Langevin,
+    NCSNFlow,
+    NoisedField,
+    ScoreDifference,
+)
 from .scores import (
     CallableScore,
     ExactScore,
@@ -18,6 +34,8 @@ from .scores import (
 
 __all__ = [
     "CallableScore",
+    "DenoiserScore",
+    "EDMDenoiser",
     "DiscriminatorFlow",
     "EDMFamily",
     "EDMFlow",
@@ -34,12 +52,17 @@ __all__ = [
     "KernelDensityScore",
     "Langevin",
     "NCSNFlow",
+    "NoisedField",
     "ScoreDifference",
     "ScoreSource",
     "SquaredMMD",
     "analytic_log_ratio",
     "as_score",
+    "denoising_loss",
     "discriminator_objective",
+    "gradient_penalty",
+    "linear_mmd2_unbiased",
     "mmd2",
+    "penalty_points",
     "silverman_bandwidth",
 ]

@@ -1,4 +1,5 @@
-"""GANs as particle models (Findings 5–6): the discriminator flow −∇(c∘f) (Eq. 15, 16, 20)."""
+"""GANs as particle models (Findings 5–6): the discriminator's objective with its gradient
+penalty R (Eq. 15), the generator loss c∘f (Eq. 16) and the discriminator flow −∇(c∘f) (Eq. 20)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from torch import Tensor
 from .._checks import check_finite, check_particles
 from .base import Flow
 
-__all__ = ["DiscriminatorFlow", "GANLoss", "discriminator_objective"]
+__all__ = [
+    "DiscriminatorFlow",
+    "GANLoss",
+    "discriminator_objective",
+    "gradient_penalty",
+    "penalty_points",
+]
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,34 @@ def discriminator_objective(loss: GANLoss | str, f_fake: Tensor, f_real: Tensor)
     """L_d = E_ρ[a∘f] − E_p[b∘f] (Eq. 15, without R): the quantity the discriminator ascends."""
     fns = GANLoss(loss).fns
     return fns.a(f_fake).mean() - fns.b(f_real).mean()
+
+
+def gradient_penalty(f: Callable[[Tensor], Tensor], x: Tensor, center: float = 1.0) -> Tensor:
+    """R(f) = E[(‖∇f(x)‖ − c)²] at the points x (Eq. 15's regulariser), differentiable in f's
+    parameters: c = 1 is the penalty of Gulrajani et al. (2017); c = 0 the zero-centred penalty
+    E‖∇f(x)‖² of the paper's image Discriminator Flows (its Table 4, "GP center 0").
+
+    Args:
+        f: x (N, D) → (N,).
+        x: (N, D) points; their own graph is cut (the penalty differentiates f only).
+    """
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)
+    if center == 0:
+        return (g * g).sum(1).mean()
+    return ((g.norm(dim=1) - center) ** 2).mean()
+
+
+def penalty_points(on: str, real: Tensor, fake: Tensor, u: Tensor) -> Tensor:
+    """Where R is taken: ``"interpolates"`` u·real + (1 − u)·fake with u (N,) ~ U[0, 1] per
+    sample (Gulrajani et al. 2017), ``"real"`` or ``"fake"``."""
+    if on == "real":
+        return real
+    if on == "fake":
+        return fake
+    if on != "interpolates":
+        raise ValueError(f"on: expected 'interpolates', 'real' or 'fake', got {on!r}")
+    return u[:, None] * real + (1 - u[:, None]) * fake
 
 
 class DiscriminatorFlow(Flow):

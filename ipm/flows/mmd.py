@@ -9,7 +9,7 @@ from .._checks import check_particles, check_same_device_dtype
 from ..kernels.base import Kernel
 from .base import Flow
 
-__all__ = ["SquaredMMD", "mmd2"]
+__all__ = ["SquaredMMD", "linear_mmd2_unbiased", "mmd2"]
 
 
 def mmd2(
@@ -38,11 +38,28 @@ def mmd2(
     return kxx / n**2 + kyy / m**2 - 2 * kxy / (n * m)
 
 
+def linear_mmd2_unbiased(fa: Tensor, fb: Tensor) -> Tensor:
+    """Unbiased MMD² of the linear kernel ⟨φa, φb⟩ on features, batched over leading dims.
+
+    fa: (..., n, F), fb: (..., m, F) → (...,):
+    [‖Σa‖² − Σ‖a‖²]/(n(n−1)) + [‖Σb‖² − Σ‖b‖²]/(m(m−1)) − 2⟨Σa, Σb⟩/(nm)
+    (the U-statistic of :func:`mmd2` for :class:`~ipm.kernels.FeatureKernel`, in O((n + m)F)).
+    """
+    n, m = fa.shape[-2], fb.shape[-2]
+    sa, sb = fa.sum(-2), fb.sum(-2)
+    aa = ((sa * sa).sum(-1) - (fa * fa).sum((-1, -2))) / (n * (n - 1))
+    bb = ((sb * sb).sum(-1) - (fb * fb).sum((-1, -2))) / (m * (m - 1))
+    return aa + bb - 2 * (sa * sb).sum(-1) / (n * m)
+
+
 class SquaredMMD(Flow):
     """F(ρ) = ½ MMD²(ρ, p) → h_ρ = E_{y~p} k(y, ·) − E_{x~ρ} k(x, ·) (Table 2; the witness).
 
     ∇h(x) = (1/M) Σ_j ∇_x k(x, y_j) − (1/N) Σ_i ∇_x k(x, x_i), in closed form on the samples,
     chunked so that no N×M kernel matrix is held.
+
+    With a noise-adaptive kernel (:meth:`~ipm.kernels.Kernel.at`, e.g. the learned feature
+    kernel k_t of DMMD, Galashov et al. 2024) the field at time t uses k_t.
 
     Args:
         kernel: any :class:`~ipm.kernels.Kernel`.
@@ -61,8 +78,9 @@ class SquaredMMD(Flow):
         """The same flow towards a fresh sample of p."""
         return SquaredMMD(self.kernel, data, chunk_size=self.chunk_size)
 
-    def witness(self, x: Tensor, particles: Tensor | None = None) -> Tensor:
-        """h_ρ(x) = E_p k(y, x) − E_ρ k(x', x), shape (N,)."""
+    def witness(self, x: Tensor, particles: Tensor | None = None, t=None) -> Tensor:
+        """h_ρ(x) = E_p k(y, x) − E_ρ k(x', x), shape (N,) (with k_t at time t)."""
+        kernel = self.kernel.at(t)
         x = check_particles(x, "x", self.dim)
         particles = x if particles is None else check_particles(particles, "particles", self.dim)
         check_same_device_dtype([("data", self.data), ("x", x), ("particles", particles)])
@@ -72,15 +90,14 @@ class SquaredMMD(Flow):
         wr = torch.full(
             (particles.shape[0], 1), 1.0 / particles.shape[0], dtype=x.dtype, device=x.device
         )
-        kp = self.kernel.matvec(x, self.data, wp, chunk_size=self.chunk_size)
-        kr = self.kernel.matvec(x, particles, wr, chunk_size=self.chunk_size)
+        kp = kernel.matvec(x, self.data, wp, chunk_size=self.chunk_size)
+        kr = kernel.matvec(x, particles, wr, chunk_size=self.chunk_size)
         return (kp - kr)[:, 0]
 
     def _field(self, x, t, particles):
         check_same_device_dtype([("data", self.data), ("x", x)])
-        gp = self.kernel.grad_sum(x, self.data, chunk_size=self.chunk_size)
-        gr = self.kernel.grad_sum(x, particles, chunk_size=self.chunk_size)
-        return gp.sub_(gr)
+        kernel = self.kernel.at(t)
+        return kernel.grad_witness(x, self.data, particles, chunk_size=self.chunk_size)
 
     def __repr__(self) -> str:
         return f"SquaredMMD({self.kernel!r}, data={tuple(self.data.shape)})"

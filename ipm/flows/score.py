@@ -16,6 +16,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import torch
+from torch import Tensor
+
 from .._checks import check_positive
 from .base import Flow
 from .scores import KernelDensityScore, ScoreSource, as_score
@@ -26,14 +29,21 @@ __all__ = [
     "EDMProbabilityFlow",
     "Langevin",
     "NCSNFlow",
+    "NoisedField",
     "ScoreDifference",
 ]
 
 
-def _sigma_of(sigma: float | Callable[[float], float] | None, t: float | None, who: str) -> float:
+def _sigma_of(sigma, t, who: str):
+    """σ of a flow: its constant, its schedule σ(t), or t itself (``sigma=None``). t may be one
+    time per particle, shape (N,) (one σ per particle, as Eq. 27 draws them)."""
     if sigma is None:
         if t is None:
             raise ValueError(f"t: {who} reads σ from the time t; got t=None")
+        if isinstance(t, Tensor) and t.ndim == 1:
+            if not bool((t > 0).all()) or not bool(torch.isfinite(t).all()):
+                raise ValueError(f"t (= sigma): expected finite values > 0, got {t}")
+            return t
         return check_positive(t, "t (= sigma)")
     if callable(sigma):
         if t is None:
@@ -168,10 +178,11 @@ class ScoreDifference(Flow):
         h_ρ = μ_p log[p ⋆ k_σ] − μ_ρ log[ρ_t ⋆ k_σ],
         ∇h = μ_p ∇log(p ⋆ k_σ) − μ_ρ ∇log(ρ_t ⋆ k_σ).
 
-    With μ_p = μ_ρ = 1 this is the score-difference (SD) flow of Weber (arXiv 2304.12906),
-    the steepest descent of KL(ρ ⋆ k_σ ‖ p ⋆ k_σ). ``sigma=None`` reads σ from t (so a
-    caller can draw σ ~ p_σ per step, Eq. 28). ``model_score`` defaults to the exact score of
-    the particles' empirical law smoothed by σ.
+    With μ_p = μ_ρ = 1 this is the score-difference (SD) flow of Weber (2023), the steepest
+    descent of KL(ρ ⋆ k_σ ‖ p ⋆ k_σ). ``sigma=None`` reads σ from t, one σ for all particles
+    or one per particle (t of shape (N,), as Eq. 27 draws σ ~ p_σ per sample, Eq. 28).
+    ``model_score`` defaults to the exact score of the particles' empirical law smoothed by σ
+    (one σ for all particles).
     """
 
     def __init__(
@@ -193,3 +204,35 @@ class ScoreDifference(Flow):
     def _field(self, x, t, particles):
         s = _sigma_of(self.sigma, t, "ScoreDifference")
         return self.mu_p * self.data_score(x, s) - self.mu_rho * self.model_score(x, s, particles)
+
+
+class NoisedField(Flow):
+    """A flow's field taken at noised points and scaled by a power of the noise level:
+
+        v(x) = σ^k ∇h(x + σε; σ),   one (σ, ε) per particle, drawn before the step.
+
+    k = 1 is the practical Score GAN target of Eq. 27, σ (μ_p s^p − μ_ρ s^ρ)(g(z) + σε, σ), for a
+    :class:`ScoreDifference` with σ read from t; k = 2 is the SD flow's move in the form of
+    Weber (2023), σ²(∇log p̃_σ − ∇log q̃_σ)(y + σε) = D_p − D_q, a difference of denoisers.
+
+    Args:
+        flow: a flow whose time is σ (``flow.field(x, sigma)`` with one σ per particle).
+        sigma: (N,) noise levels; eps: (N, D) standard normal draws.
+        power: k.
+    """
+
+    def __init__(self, flow: Flow, sigma: Tensor, eps: Tensor, *, power: int = 1):
+        if not isinstance(flow, Flow):
+            raise TypeError(f"flow: expected an ipm.flows.Flow, got {type(flow).__name__}")
+        if sigma.ndim != 1 or eps.ndim != 2 or eps.shape[0] != sigma.shape[0]:
+            raise ValueError(
+                f"sigma, eps: expected shapes (N,) and (N, D), got {tuple(sigma.shape)} and "
+                f"{tuple(eps.shape)}"
+            )
+        self.flow, self.sigma, self.eps, self.power = flow, sigma, eps, int(power)
+        self.dim = flow.dim
+
+    def _field(self, x, t, particles):
+        s = self.sigma
+        v = self.flow.field(x + s[:, None] * self.eps, s, particles)
+        return (s if self.power == 1 else s**self.power)[:, None] * v

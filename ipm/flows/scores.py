@@ -38,13 +38,21 @@ class ScoreSource(ABC):
 
     @abstractmethod
     def __call__(
-        self, x: Tensor, sigma: float | None = None, particles: Tensor | None = None
-    ) -> Tensor: ...
+        self, x: Tensor, sigma: float | Tensor | None = None, particles: Tensor | None = None
+    ) -> Tensor:
+        """The score at x (N, D); ``sigma`` one level or, where the source allows it, one level
+        per particle (N,)."""
+
+    def to(self, device) -> ScoreSource:
+        """Move what the source holds (networks, distribution parameters) to ``device``."""
+        return self
 
 
 class ExactScore(ScoreSource):
     """The analytic score of a distribution with a ``score(x, sigma)`` method
-    (e.g. :class:`~ipm.distributions.GaussianMixture`: exact for every σ)."""
+    (e.g. :class:`~ipm.distributions.GaussianMixture`: exact for every σ, one σ or one per
+    particle). Evaluated in the distribution's dtype and returned in x's, so a float64 mixture
+    can stand in for a learned float32 score (an oracle data score for Score GAN)."""
 
     def __init__(self, dist):
         if not callable(getattr(dist, "score", None)):
@@ -55,7 +63,14 @@ class ExactScore(ScoreSource):
         self.dim = getattr(dist, "dim", None)
 
     def __call__(self, x, sigma=None, particles=None):
-        return self.dist.score(x, 0.0 if sigma is None else sigma)
+        dtype = getattr(self.dist, "dtype", x.dtype)
+        out = self.dist.score(x.to(dtype), 0.0 if sigma is None else sigma)
+        return out.to(x.dtype)
+
+    def to(self, device) -> ExactScore:
+        if callable(getattr(self.dist, "to", None)):
+            self.dist = self.dist.to(device)
+        return self
 
     def __repr__(self) -> str:
         return f"ExactScore({type(self.dist).__name__})"

@@ -74,6 +74,19 @@ class Kernel(ABC):
     ) -> Tensor:
         """Σ_j w_j ∇_x k(x_i, y_j) (default w_j = 1/M); returns (N, D). Chunked."""
 
+    def grad_witness(
+        self, x: Tensor, data: Tensor, particles: Tensor, *, chunk_size: int | None = None
+    ) -> Tensor:
+        """∇_x[E_p k(y, x) − E_ρ k(x', x)] on the samples ``data`` of p and ``particles`` of ρ:
+        the field of the squared-MMD flow (Table 2); (N, D)."""
+        gp = self.grad_sum(x, data, chunk_size=chunk_size)
+        return gp.sub_(self.grad_sum(x, particles, chunk_size=chunk_size))
+
+    def at(self, t) -> Kernel:
+        """The kernel at time t: itself for a fixed kernel; noise-adaptive kernels (DMMD's k_t,
+        :class:`~ipm.kernels.FeatureKernel`) bind t."""
+        return self
+
 
 class RadialKernel(Kernel):
     """k(x, y) = φ(‖x − y‖²) for a profile φ; subclasses give φ and φ'."""

@@ -8,7 +8,7 @@ model                   flow (h_ρ)                                   generator
 :class:`ScoreGAN`       score difference (19, 26)                    MLP (Int-PM)
 :class:`DiscriminatorFlowModel`  time-conditioned discriminator flow (20)  none
 :class:`SDFlow`         score difference (19) of two learned denoisers  none / generator
-:class:`DMMD`           noise-adaptive MMD gradient flow (seed 004)   none
+:class:`DMMD`           noise-adaptive squared-MMD flow (learned k_t)  none
 ======================  ===========================================  ==================
 """
 
@@ -18,9 +18,9 @@ from ..config import RunConfig
 from .base import GenerativeModel, SampleOutput, StepContext
 from .discr_flow import DiscriminatorFlowModel
 from .dmmd import DMMD
-from .edm import EDM, EDMDenoiser, edm_loss
-from .gan import GAN, gradient_penalty
-from .score_gan import ScoreGAN, load_edm
+from .edm import EDM
+from .gan import GAN
+from .score_gan import ScoreGAN
 from .sd_flow import SDFlow
 
 __all__ = [
@@ -28,16 +28,12 @@ __all__ = [
     "EDM",
     "GAN",
     "DiscriminatorFlowModel",
-    "EDMDenoiser",
     "GenerativeModel",
     "SampleOutput",
     "SDFlow",
     "ScoreGAN",
     "StepContext",
     "build_model",
-    "edm_loss",
-    "gradient_penalty",
-    "load_edm",
 ]
 
 MODELS: dict[str, type[GenerativeModel]] = {
@@ -50,7 +46,14 @@ MODELS: dict[str, type[GenerativeModel]] = {
 }
 
 
-def build_model(cfg: RunConfig, shape: int | tuple[int, ...]) -> GenerativeModel:
+def build_model(cfg: RunConfig, shape: int | tuple[int, ...], **inputs) -> GenerativeModel:
     """The model of ``cfg.model`` for data of shape ``shape`` (D, or (C, H, W) for images;
-    networks on the CPU)."""
-    return MODELS[cfg.model.name](cfg.model, shape, cfg.train.batch_size)
+    networks on the CPU); ``inputs`` are the constructor arguments a model takes from outside
+    its run (:attr:`GenerativeModel.inputs`, e.g. the Score GAN's ``data_score``)."""
+    cls = MODELS[cfg.model.name]
+    unknown = sorted(set(inputs) - set(cls.inputs))
+    if unknown:
+        raise TypeError(
+            f"{cls.__name__} takes no inputs {unknown} (its inputs: {list(cls.inputs)})"
+        )
+    return cls(cfg.model, shape, cfg.train.batch_size, **inputs)

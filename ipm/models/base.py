@@ -18,7 +18,14 @@ from torch import Tensor, nn
 
 from ..config import OptimConfig
 
-__all__ = ["GenerativeModel", "SampleOutput", "StepContext", "as_shape", "sample_generator"]
+__all__ = [
+    "GenerativeModel",
+    "SampleOutput",
+    "StepContext",
+    "as_shape",
+    "descend",
+    "sample_generator",
+]
 
 
 def as_shape(shape: int | tuple[int, ...] | list[int]) -> tuple[int, ...]:
@@ -75,6 +82,14 @@ class SampleOutput:
     trajectory: Tensor | None = None
 
 
+def descend(opt: torch.optim.Optimizer, loss: Tensor) -> Tensor:
+    """One optimiser step on ``loss`` (gradients cleared first); returns the detached loss."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
 @torch.no_grad()
 def sample_generator(gen: nn.Module, latent_dim: int, n: int, generator=None) -> SampleOutput:
     """g(z), z ~ N(0, I) drawn on the CPU generator (one network evaluation)."""
@@ -84,7 +99,7 @@ def sample_generator(gen: nn.Module, latent_dim: int, n: int, generator=None) ->
 
 
 class GenerativeModel(ABC):
-    """Base of the paper's models (EDM, GAN, Score GAN, Discriminator Flow)."""
+    """Base of the models: a flow × an optional generator, with its training step."""
 
     #: config ``model.name``
     name: ClassVar[str]
@@ -94,6 +109,9 @@ class GenerativeModel(ABC):
     sampling_networks: ClassVar[tuple[str, ...]] = ()
     #: whether samples come from a particle flow (an animation of generation is drawn)
     is_particle_model: ClassVar[bool] = False
+    #: keyword arguments of the constructor that the engine supplies from outside the run
+    #: (the Score GAN's ``data_score``, loaded from the EDM run its config names)
+    inputs: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self):
         self.networks: dict[str, nn.Module] = {}

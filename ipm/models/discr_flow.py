@@ -16,11 +16,16 @@ from torch import Tensor
 from .. import ParticleModel
 from ..config import DiscrFlowConfig
 from ..distributions import IsotropicGaussian
-from ..flows import DiscriminatorFlow, GANLoss, discriminator_objective
+from ..flows import (
+    DiscriminatorFlow,
+    GANLoss,
+    discriminator_objective,
+    gradient_penalty,
+    penalty_points,
+)
+from ..nets.build import discriminator_net
 from ..solvers import Euler, uniform_grid
-from .base import GenerativeModel, SampleOutput, StepContext, as_shape
-from .gan import gradient_penalty, penalty_points
-from .networks import discriminator_net
+from .base import GenerativeModel, SampleOutput, StepContext, as_shape, descend
 
 __all__ = ["DiscriminatorFlowModel"]
 
@@ -80,29 +85,10 @@ class DiscriminatorFlowModel(GenerativeModel):
         return res.trajectory[:-1].detach()
 
     def simulate_to(self, x0: Tensor, stop: Tensor) -> Tensor:
-        """x_{stop_j/N} of particle j's Euler flow from x0_j, without the steps nobody needs.
-
-        The flow does not couple particles, so particle j stops after ``stop_j`` steps: sorted by
-        stop, the particles still moving at step s are a prefix of the batch. This is the paper's
-        trajectory (Algorithm 3) at about half its arithmetic: Σ_j stop_j ≈ B·N/2 field rows
-        instead of B·N. Returns (B, D).
-        """
-        n = self.cfg.flow_steps
-        if stop.shape != (x0.shape[0],) or int(stop.min()) < 0 or int(stop.max()) >= n:
-            raise ValueError(f"stop: expected ({x0.shape[0]},) ints in [0, {n}), got {stop}")
-        grid = uniform_grid(0.0, 1.0, n).tolist()
-        flow = self.cfg.eta * self.flow()
-        order = torch.argsort(stop, descending=True, stable=True)
-        x = x0.detach()[order].clone()
-        # moving[s] = #{j : stop_j > s}, one host transfer for the whole loop
-        moving = torch.bincount(stop, minlength=n).flip(0).cumsum(0).flip(0)[1:].tolist()
-        for s, m in enumerate(moving):
-            if m == 0:
-                break
-            x[:m] = x[:m] + (grid[s + 1] - grid[s]) * flow.field(x[:m], grid[s])
-        out = torch.empty_like(x)
-        out[order] = x
-        return out
+        """x_{stop_j/N} of particle j's Euler flow from x0_j: the paper's trajectory (Algorithm
+        3) simulated only as far as each particle's training time, Σ_j stop_j ≈ B·N/2 field
+        rows instead of B·N (the flow does not couple particles). Returns (B, D)."""
+        return self.particle_model().evolve(x0.detach(), stop=stop).x
 
     def _fake_batch(self, ctx: StepContext) -> tuple[Tensor, Tensor, Tensor | None]:
         """Fake particles, their step indices i (t = i/N), and the last trajectory's end."""
@@ -124,13 +110,13 @@ class DiscriminatorFlowModel(GenerativeModel):
         return self._traj, self._steps, None
 
     def _advance(self, ctx: StepContext) -> None:
-        """Persistent schedule: one Euler step of every particle with the updated discriminator;
-        particles that reach t = 1 restart from fresh noise at t = 0."""
+        """Persistent schedule: one Euler step of every particle at its own time with the
+        updated discriminator; particles that reach t = 1 restart from fresh noise at t = 0."""
         n = self.cfg.flow_steps
         # drawn every step: a fixed RNG stream
         noise = self._prior_like(ctx.randn(self.batch_size, self.dim))
         t = self._steps.to(self._traj.dtype) / n
-        x = self._traj + (1.0 / n) * (self.cfg.eta * self.flow()).field(self._traj, t)
+        x = self.particle_model().step(self._traj, t, 1.0 / n)
         nxt = self._steps + 1
         done = nxt >= n
         self._traj = torch.where(done[:, None], noise, x.detach())
@@ -148,12 +134,10 @@ class DiscriminatorFlowModel(GenerativeModel):
         if c.gp_weight > 0:
             pts = penalty_points(c.gp_on, real, fake, u)
             loss = loss + c.gp_weight * gradient_penalty(lambda x: d(x, t)[:, 0], pts, c.gp_center)
-        opt["discriminator"].zero_grad(set_to_none=True)
-        loss.backward()
-        opt["discriminator"].step()
+        loss = descend(opt["discriminator"], loss)
         if c.schedule == "persistent":
             self._advance(ctx)
-        return {"d_loss": loss.detach(), "particles": fake if end is None else end}
+        return {"d_loss": loss, "particles": fake if end is None else end}
 
     def extra_state(self) -> dict[str, Tensor]:
         if self._traj is None:

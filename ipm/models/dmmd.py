@@ -1,25 +1,26 @@
-"""Diffusion-MMD gradient flow, DMMD (Galashov, De Bortoli & Gretton, arXiv 2405.06780).
+"""Diffusion-MMD gradient flow, DMMD (Galashov, De Bortoli & Gretton 2024).
 
 A particle model whose h_ρ is a *noise-adaptive* squared MMD: at noise level t the kernel is
 k_t(x, y) = ⟨φ(x, t), φ(y, t)⟩, the linear kernel on a learned, noise-conditional feature map φ
-(the paper's scalable choice of base kernel). In the framework this is the squared-MMD flow of
-Table 2 (:class:`~ipm.flows.SquaredMMD`) with a learned kernel — a discriminator flow trained
-without a generator and without adversarial training.
+(the scalable choice of base kernel of Galashov et al.). In the framework this is the
+squared-MMD flow of Table 2 (:class:`~ipm.flows.SquaredMMD`) with a learned kernel
+(:class:`~ipm.kernels.FeatureKernel`) — a discriminator flow trained without a generator and
+without adversarial training.
 
-Training (no particles involved): along a forward diffusion x_t = α_t x + σ_t ε, here the cosine
-variance-preserving schedule α_t = cos(πt/2), σ_t = sin(πt/2) (t = 1: pure N(0, I) noise), φ is
-trained to *maximise* the unbiased MMD²_{k_t}(P, P_t) between clean data and data noised at
-level t, with a gradient penalty on the witness and an ℓ2 penalty on the features:
+Training (no particles involved): along a forward diffusion x_t = α_t x + σ_t ε, the cosine
+variance-preserving schedule α_t = cos(πt/2), σ_t = sin(πt/2) (:func:`~ipm.schedules.vp_schedule`;
+t = 1: pure N(0, I) noise), φ is trained to *maximise* the unbiased MMD²_{k_t}(P, P_t) between
+clean data and data noised at level t, with a gradient penalty on the witness and an ℓ2 penalty
+on the features:
 
     max_φ  E_t[ MMD²_u(X, X_t; k_t) ] − λ_gp E[(‖∇f_t(z)‖ − 1)²] − λ_2 E‖φ‖²,
     f_t(z) = ⟨φ(z, t), μ_t(X_t) − μ_t(X)⟩ (the witness), z on segments between X and X_t.
 
-Sampling (the noise-adaptive MMD gradient flow): particles Z ~ N(0, I); for levels
-t = 1 → t_min, ``steps_per_level`` Euler steps of the Wasserstein gradient flow of ½MMD²_{k_t}
-towards the clean data, z ← z − η ∇_z⟨φ(z, t), μ_t(Z) − μ_t(X_ref)⟩ (μ: mean features; the data
-mean from ``reference`` clean points kept with the model), optionally with noise injection.
-Equation numbers of arXiv 2405.06780 could not be checked offline; the formulas above are the
-ones implemented.
+Sampling (the noise-adaptive MMD gradient flow, :class:`~ipm.solvers.AnnealedEuler`): particles
+Z ~ N(0, I); for levels t = 1 → t_min, ``steps_per_level`` Euler steps of size η of the squared-MMD
+flow of k_t towards ``reference`` clean points kept with the model, z ← z + η ∇⟨φ(z, t),
+μ_t(X_ref) − μ_t(Z)⟩ (μ: mean features), then optionally noise of scale
+``noise_injection``·σ_t.
 """
 
 from __future__ import annotations
@@ -29,30 +30,16 @@ import math
 import torch
 from torch import Tensor
 
+from .. import ParticleModel
 from ..config import DMMDConfig
-from .base import GenerativeModel, SampleOutput, StepContext, as_shape
-from .networks import discriminator_net
+from ..flows import SquaredMMD, gradient_penalty, linear_mmd2_unbiased, penalty_points
+from ..kernels import FeatureKernel
+from ..nets.build import discriminator_net
+from ..schedules import vp_schedule
+from ..solvers import AnnealedEuler
+from .base import GenerativeModel, SampleOutput, StepContext, as_shape, descend
 
-__all__ = ["DMMD", "linear_mmd2_unbiased", "vp_schedule"]
-
-
-def vp_schedule(t: Tensor) -> tuple[Tensor, Tensor]:
-    """(α_t, σ_t) = (cos(πt/2), sin(πt/2)): x_t = α_t x + σ_t ε, α_t² + σ_t² = 1."""
-    a = 0.5 * math.pi * t
-    return a.cos(), a.sin()
-
-
-def linear_mmd2_unbiased(fa: Tensor, fb: Tensor) -> Tensor:
-    """Unbiased MMD² with the linear kernel ⟨φa, φb⟩, batched over leading dims.
-
-    fa: (..., n, F), fb: (..., m, F) → (...,):
-    [‖Σa‖² − Σ‖a‖²]/(n(n−1)) + [‖Σb‖² − Σ‖b‖²]/(m(m−1)) − 2⟨Σa, Σb⟩/(nm).
-    """
-    n, m = fa.shape[-2], fb.shape[-2]
-    sa, sb = fa.sum(-2), fb.sum(-2)
-    aa = ((sa * sa).sum(-1) - (fa * fa).sum((-1, -2))) / (n * (n - 1))
-    bb = ((sb * sb).sum(-1) - (fb * fb).sum((-1, -2))) / (m * (m - 1))
-    return aa + bb - 2 * (sa * sb).sum(-1) / (n * m)
+__all__ = ["DMMD"]
 
 
 class DMMD(GenerativeModel):
@@ -106,58 +93,50 @@ class DMMD(GenerativeModel):
         loss = -mmd2.mean()
         if c.gp_weight > 0:
             w = fy.view(levels, k, -1).mean(1) - fx.view(levels, k, -1).mean(1)  # (L, F)
-            z = (u[:, None] * x + (1 - u[:, None]) * xt).detach().requires_grad_(True)
-            f = (self.phi(z, t_rows, net) * w.repeat_interleave(k, 0)).sum(1)
-            (g,) = torch.autograd.grad(f.sum(), z, create_graph=True)
-            loss = loss + c.gp_weight * ((g.norm(dim=1) - 1) ** 2).mean()
+            w_rows = w.repeat_interleave(k, 0)
+            pts = penalty_points("interpolates", x, xt, u)
+            witness = lambda z: (self.phi(z, t_rows, net) * w_rows).sum(1)  # noqa: E731
+            loss = loss + c.gp_weight * gradient_penalty(witness, pts, 1.0)
         if c.l2_weight > 0:
             loss = loss + c.l2_weight * ((fx * fx).sum(1).mean() + (fy * fy).sum(1).mean())
-        opt["features"].zero_grad(set_to_none=True)
-        loss.backward()
-        opt["features"].step()
-        return {"loss": loss.detach(), "mmd2": mmd2.detach().mean(), "particles": xt.detach()}
+        loss = descend(opt["features"], loss)
+        return {"loss": loss, "mmd2": mmd2.detach().mean(), "particles": xt.detach()}
 
     def levels(self, n_levels: int | None = None) -> Tensor:
         """The sampling levels t = 1 → t_min."""
         return torch.linspace(1.0, self.cfg.t_min, n_levels or self.cfg.flow_levels)
 
-    def witness_grad(self, z: Tensor, t: float, mu_data: Tensor) -> Tensor:
-        """∇_z⟨φ(z, t), μ_t(Z) − μ_t(X)⟩ with μ_t(Z) the particles' mean features (held fixed)."""
-        with torch.enable_grad():
-            z = z.detach().requires_grad_(True)
-            fz = self.phi(z, t)
-            w = (fz.mean(0) - mu_data).detach()
-            (g,) = torch.autograd.grad((fz * w).sum(), z)
-        return g
+    def flow(self) -> SquaredMMD:
+        """The squared-MMD flow towards the reference data with the learned kernel k_t."""
+        if self.reference is None:
+            raise ValueError("dmmd: no reference data yet (train the model first)")
+        return SquaredMMD(FeatureKernel(self.networks["features"]), self.reference)
+
+    def noise_scale(self, t: float) -> float:
+        """The noise injected after level t: ``noise_injection``·σ_t (none after the last)."""
+        c = self.cfg
+        if c.noise_injection <= 0 or t <= c.t_min:
+            return 0.0
+        _, s = vp_schedule(torch.tensor(t))
+        return c.noise_injection * float(s)
+
+    def particle_model(self, n_levels: int | None = None, record: bool = False) -> ParticleModel:
+        c = self.cfg
+        solver = AnnealedEuler(
+            self.levels(n_levels), c.steps_per_level, c.eta, self.noise_scale, record=record
+        )
+        return ParticleModel(self.flow(), solver)
 
     def sample(self, n, *, generator=None, nfe=None, record=False) -> SampleOutput:
         c = self.cfg
-        if self.reference is None:
-            raise ValueError("dmmd: no reference data yet (train the model first)")
-        dev = self.reference.device
-        steps = c.steps_per_level
-        n_levels = c.flow_levels if nfe is None else max(1, nfe // steps)
-        z = torch.randn(n, self.dim, generator=generator).to(dev)
-        traj = [z.cpu()] if record else None
-        for t in self.levels(n_levels).tolist():
-            with torch.no_grad():
-                mu = torch.cat([self.phi(r, t) for r in self.reference.split(4096)]).mean(0)
-            for _ in range(steps):
-                z = z - c.eta * self.witness_grad(z, t, mu)
-            if c.noise_injection > 0 and t > c.t_min:
-                _, s = vp_schedule(torch.tensor(t))
-                z = z + c.noise_injection * float(s) * torch.randn(z.shape, generator=generator).to(
-                    dev
-                )
-            if record:
-                traj.append(z.detach().cpu())
-        return SampleOutput(z.detach(), n_levels * steps, torch.stack(traj) if record else None)
+        pm = self.particle_model(None if nfe is None else max(1, nfe // c.steps_per_level), record)
+        z = torch.randn(n, self.dim, generator=generator).to(self.reference.device)
+        res = pm.evolve(z, generator=generator)
+        return SampleOutput(res.x.detach(), res.nfe, res.trajectory)
 
     def field(self, x: Tensor) -> Tensor:
-        """−∇ witness at t_min (towards the data), for figures."""
-        with torch.no_grad():
-            mu = self.phi(self.reference, self.cfg.t_min).mean(0)
-        return -self.witness_grad(x, self.cfg.t_min, mu)
+        """The flow's field at t_min (towards the data), for figures."""
+        return self.flow().field(x, self.cfg.t_min)
 
     def extra_state(self) -> dict[str, Tensor]:
         return {} if self.reference is None else {"reference": self.reference.cpu()}

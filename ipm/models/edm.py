@@ -2,8 +2,10 @@
 (Eq. 7) of a learned data score, with no generator.
 
 Composition: flow = :class:`~ipm.flows.EDMProbabilityFlow` (or the α = 1 member of
-:class:`~ipm.flows.EDMFamily`, the SDE) of the score s(x, σ) = (D(x, σ) − x)/σ² (Eq. 24) of a
-preconditioned denoiser D; solver = Heun / Euler / Euler–Maruyama on the EDM σ grid.
+:class:`~ipm.flows.EDMFamily`, the SDE) of the score s(x, σ) = (D(x, σ) − x)/σ² (Eq. 24,
+:class:`~ipm.flows.DenoiserScore`) of a preconditioned denoiser D trained by denoising score
+matching (Eq. 23, :func:`~ipm.flows.denoising_loss`); solver = Heun / Euler / Euler–Maruyama on
+the EDM σ grid.
 """
 
 from __future__ import annotations
@@ -11,75 +13,18 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from .. import ParticleModel
 from ..config import EDMConfig
 from ..distributions import IsotropicGaussian
-from ..flows import CallableScore, EDMFamily, EDMProbabilityFlow
-from ..generators import TimeConditionedMLP
+from ..flows import DenoiserScore, EDMDenoiser, EDMFamily, EDMProbabilityFlow, denoising_loss
+from ..nets.build import denoiser_body
+from ..schedules import lognormal_sigma
 from ..solvers import Euler, EulerMaruyama, Heun, edm_grid
-from .base import GenerativeModel, SampleOutput, StepContext, as_shape
-from .networks import denoiser_body
+from .base import GenerativeModel, SampleOutput, StepContext, as_shape, descend
 
-__all__ = ["EDM", "EDMDenoiser", "edm_loss"]
-
-
-class EDMDenoiser(nn.Module):
-    """D(x, σ) = c_skip(σ) x + c_out(σ) F(c_in(σ) x, c_noise(σ)) (Karras et al., Table 1).
-
-    c_skip = σ_d²/(σ² + σ_d²), c_out = σ σ_d/√(σ² + σ_d²), c_in = 1/√(σ² + σ_d²),
-    c_noise = ¼ ln σ; F (``body``) is a noise-conditioned network on flat particles: an MLP
-    (the default, built from ``width``/``depth``/``activation``/``embedding``) or a U-Net.
-    """
-
-    def __init__(
-        self,
-        dim: int,
-        sigma_data: float,
-        *,
-        body: nn.Module | None = None,
-        width: int = 512,
-        depth: int = 4,
-        activation: str = "leaky_relu",
-        embedding: int = 128,
-    ):
-        super().__init__()
-        self.sigma_data = float(sigma_data)
-        self.dim = dim
-        if body is None:  # the MLP body of the 2-D models
-            body = TimeConditionedMLP(
-                dim, dim, width=width, depth=depth, activation_name=activation, embedding=embedding
-            )
-        self.f = body
-
-    def forward(self, x: Tensor, sigma: Tensor | float) -> Tensor:
-        s = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
-        s = s.expand(x.shape[0]) if s.ndim == 0 else s
-        sd2 = self.sigma_data**2
-        s2 = s * s
-        c_skip = (sd2 / (s2 + sd2))[:, None]
-        c_out = (s * self.sigma_data / (s2 + sd2).sqrt())[:, None]
-        c_in = (1 / (s2 + sd2).sqrt())[:, None]
-        return c_skip * x + c_out * self.f(c_in * x, s.log() / 4)
-
-    def score(self, x: Tensor, sigma: Tensor | float) -> Tensor:
-        """s(x, σ) = (D(x, σ) − x)/σ² (Eq. 24)."""
-        s = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
-        s2 = (s * s)[:, None] if s.ndim == 1 else s * s
-        return (self(x, sigma) - x) / s2
-
-
-def edm_loss(
-    den: nn.Module, x: Tensor, sigma: Tensor, noise: Tensor, sigma_data: float, weighted=True
-) -> Tensor:
-    """Denoising score matching (Eq. 23), E ‖d(x + σε, σ) − x‖², with EDM's weight
-    λ(σ) = (σ² + σ_d²)/(σ σ_d)² when ``weighted`` (Eq. 23 itself has none)."""
-    err = den(x + sigma[:, None] * noise, sigma) - x
-    sq = (err * err).sum(1)
-    if weighted:
-        sq = (sigma**2 + sigma_data**2) / (sigma * sigma_data) ** 2 * sq
-    return sq.mean()
+__all__ = ["EDM"]
 
 
 class EDM(GenerativeModel):
@@ -103,39 +48,28 @@ class EDM(GenerativeModel):
         return {"denoiser": (list(self.denoiser.parameters()), self.cfg.optim)}
 
     def train_step(self, ctx: StepContext, opt) -> dict:
-        b = self.batch_size
+        b, c = self.batch_size, self.cfg
         x = ctx.data_batch(b)
-        sigma = (self.cfg.p_mean + self.cfg.p_std * ctx.randn(b)).exp()
+        sigma = lognormal_sigma(ctx.randn(b), c.p_mean, c.p_std)
         noise = ctx.randn(b, self.dim)
-        loss = edm_loss(self.net("denoiser"), x, sigma, noise, self.cfg.sigma_data)
-        opt["denoiser"].zero_grad(set_to_none=True)
-        loss.backward()
-        opt["denoiser"].step()
-        return {"loss": loss.detach()}
+        loss = denoising_loss(self.net("denoiser"), x, sigma, noise, sigma_data=c.sigma_data)
+        return {"loss": descend(opt["denoiser"], loss)}
 
     # sampling ---------------------------------------------------------------------------
 
-    def score(self, x: Tensor, sigma: Tensor | float) -> Tensor:
-        """The learned score (Eq. 24): one σ, or one σ_i per particle (N,)."""
-        return self.denoiser.score(x, sigma)
-
-    def sampling_score(self, x: Tensor, sigma: float) -> Tensor:
-        """The score the sampler follows. For images (in [−1, 1] by ipm's convention) the
-        denoiser's output is clamped to [−1, 1] first, as DDPM's ``clip_denoised``: a denoiser
-        evaluated off its training inputs can return values far outside the data range, and the
-        ODE then amplifies them (seen: one digits sample in ~1,800 went to 1e31). Training and
-        the data score of Score GAN use the unclamped :meth:`score`."""
-        if len(self.shape) != 3:
-            return self.score(x, sigma)
-        s = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
-        s2 = (s * s)[:, None] if s.ndim == 1 else s * s
-        return (self.denoiser(x, sigma).clamp(-1.0, 1.0) - x) / s2
+    def score(self, *, clamp: bool = False) -> DenoiserScore:
+        """The learned score (Eq. 24). ``clamp``: for images (in [−1, 1] by ipm's convention),
+        the denoiser's output clamped to [−1, 1] first, as the sampler uses it."""
+        return DenoiserScore(self.denoiser, clamp=(-1.0, 1.0) if clamp else None)
 
     def particle_model(self, steps: int | None = None, record: bool = False) -> ParticleModel:
+        """The sampler. On images the score's denoiser output is clamped to the data range
+        (:class:`~ipm.flows.DenoiserScore`; seen without it: one digits sample in ~1,800 sent
+        to 1e31 by the ODE); training and a Score GAN's data score use the unclamped score."""
         c = self.cfg
         steps = steps or c.sampler_steps
         grid = edm_grid(steps, c.sigma_min, c.sigma_max, c.rho)
-        score = CallableScore(self.sampling_score, self.dim)
+        score = self.score(clamp=len(self.shape) == 3)
         prior = IsotropicGaussian(self.dim, c.sigma_max, dtype=torch.float64)
         if c.sampler == "heun":
             return ParticleModel(
@@ -161,4 +95,4 @@ class EDM(GenerativeModel):
     def field(self, x: Tensor) -> Tensor:
         """The ODE velocity −σ ∇log p_σ at the smallest noise level."""
         with torch.no_grad():
-            return -self.cfg.sigma_min * self.score(x, self.cfg.sigma_min)
+            return -self.cfg.sigma_min * self.score()(x, self.cfg.sigma_min)

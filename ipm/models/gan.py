@@ -1,8 +1,9 @@
 """GANs as interacting particle models (Findings 5–6).
 
 Composition: flow = :class:`~ipm.flows.DiscriminatorFlow`, the field −∇(c∘f) of the trained
-discriminator (Eq. 16, 20) × an MLP generator trained as an Int-PM on it (the surrogate loss of
-Eq. 25, whose gradient is that of the generator loss E_z[c∘f(g(z))]).
+discriminator (Eq. 16, 20; trained by Eq. 15 with the gradient penalty
+:func:`~ipm.flows.gradient_penalty`) × a generator trained as an Int-PM on it (the surrogate
+loss of Eq. 25, whose gradient is that of the generator loss E_z[c∘f(g(z))]).
 """
 
 from __future__ import annotations
@@ -15,30 +16,17 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from .. import InteractingParticleModel
 from ..config import GANConfig
-from ..flows import DiscriminatorFlow, GANLoss, discriminator_objective
-from .base import GenerativeModel, SampleOutput, StepContext, as_shape, sample_generator
-from .networks import discriminator_net, generator_net
+from ..flows import (
+    DiscriminatorFlow,
+    GANLoss,
+    discriminator_objective,
+    gradient_penalty,
+    penalty_points,
+)
+from ..nets.build import discriminator_net, generator_net
+from .base import GenerativeModel, SampleOutput, StepContext, as_shape, descend, sample_generator
 
-__all__ = ["GAN", "gradient_penalty"]
-
-
-def gradient_penalty(f, x: Tensor, center: float = 1.0) -> Tensor:
-    """R(f) = E[(‖∇f(x)‖ − c)²] at the points x: c = 1 as in Gulrajani et al. (2017), c = 0 the
-    zero-centred penalty of the paper's image Discriminator Flows (Table 4, "GP center 0")."""
-    x = x.detach().requires_grad_(True)
-    (g,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)
-    if center == 0:
-        return (g * g).sum(1).mean()
-    return ((g.norm(dim=1) - center) ** 2).mean()
-
-
-def penalty_points(on: str, real: Tensor, fake: Tensor, u: Tensor) -> Tensor:
-    """Where the penalty is taken: random interpolates (u ~ U[0, 1] per sample), real or fake."""
-    if on == "real":
-        return real
-    if on == "fake":
-        return fake
-    return u[:, None] * real + (1 - u[:, None]) * fake
+__all__ = ["GAN"]
 
 
 def discriminate(d, fake: Tensor, real: Tensor) -> tuple[Tensor, Tensor]:
@@ -95,10 +83,7 @@ class GAN(GenerativeModel):
             loss = loss + self.cfg.gp_weight * gradient_penalty(
                 lambda x: d(x)[:, 0], pts, self.cfg.gp_center
             )
-        opt["discriminator"].zero_grad(set_to_none=True)
-        loss.backward()
-        opt["discriminator"].step()
-        return loss.detach()
+        return descend(opt["discriminator"], loss)
 
     def train_step(self, ctx: StepContext, opt) -> dict:
         b = self.batch_size

@@ -1,23 +1,25 @@
-"""The score-difference (SD) flow of Weber (arXiv 2304.12906) with learned denoisers.
+"""The score-difference (SD) flow of Weber (2023) with learned denoisers.
 
 Weber shows that moving source samples y ~ q along the score difference ∇log p(y) − ∇log q(y)
 is the direction of steepest descent of KL(q‖p), and that it suffices to align the *proxies*
 p̃ = p ⋆ N(0, σ²I) and q̃ = q ⋆ N(0, σ²I) (aligned proxies ⇔ aligned originals). With a denoiser
-per proxy, Tweedie's formula ∇log p̃(ỹ) = (D_p(ỹ, σ) − ỹ)/σ² turns the proxy score difference
-into a difference of denoisers:
+per proxy, Tweedie's formula ∇log p̃(ỹ) = (D_p(ỹ, σ) − ỹ)/σ² (Eq. 24) turns the proxy score
+difference into a difference of denoisers:
 
     σ² (∇log p̃ − ∇log q̃)(ỹ) = D_p(ỹ, σ) − D_q(ỹ, σ).
 
-This is Eq. 19 of Franceschi et al. (μ_p = μ_ρ = 1; :class:`~ipm.flows.ScoreDifference`). Here
-both denoisers are learned (EDM preconditioning, :class:`~ipm.models.edm.EDMDenoiser`): D_p on
-data, D_q on the current particles, re-trained as the particles move (as the generated score is
-in Score GAN). Each training step:
+This is Eq. 19 of Franceschi et al. (2023) (μ_p = μ_ρ = 1; :class:`~ipm.flows.ScoreDifference`
+of two :class:`~ipm.flows.DenoiserScore`), taken at noised points and scaled by σ²
+(:class:`~ipm.flows.NoisedField` with k = 2). Both denoisers are learned: D_p on data, D_q on the
+current particles, re-trained as the particles move (as the generated score is in Score GAN).
+Each training step:
 
 0. (the first ``warmup`` steps train the denoisers only)
 1. ``data_steps`` denoising-score-matching steps (Eq. 23) of D_p on data;
 2. ``score_steps`` steps of D_q on the current particles (or generator samples);
 3. the flow step, σ drawn by Eq. 28, ỹ = y + σε:
-   - ``variant="particles"`` (a PM): y ← y + η (D_p(ỹ, σ) − D_q(ỹ, σ)) for the moved particles;
+   - ``variant="particles"`` (a PM): one Euler step y ← y + η (D_p(ỹ, σ) − D_q(ỹ, σ)) of the moved
+     particles, clamped to [−clip, clip] if ``clip`` > 0;
    - ``variant="generator"`` (an Int-PM): one generator step on the loss −g(z)ᵀ sg(v) with the
      same v = D_p(ỹ, σ) − D_q(ỹ, σ) (Eq. 25).
 
@@ -34,11 +36,11 @@ from torch import Tensor
 
 from .. import InteractingParticleModel
 from ..config import SDFlowConfig
-from ..solvers import edm_sigma_from_uniform
-from .base import GenerativeModel, SampleOutput, StepContext, as_shape, sample_generator
-from .edm import EDMDenoiser, edm_loss
-from .networks import denoiser_body, generator_net
-from .score_gan import AtNoised
+from ..flows import DenoiserScore, EDMDenoiser, NoisedField, ScoreDifference, denoising_loss
+from ..nets.build import denoiser_body, generator_net
+from ..schedules import edm_sigma_from_uniform
+from ..solvers import euler_step
+from .base import GenerativeModel, SampleOutput, StepContext, as_shape, descend, sample_generator
 
 __all__ = ["SDFlow"]
 
@@ -71,26 +73,23 @@ class SDFlow(GenerativeModel):
             specs["generator"] = (list(self.networks["generator"].parameters()), c.g_optim)
         return specs
 
-    def draw_sigma(self, ctx: StepContext, n: int) -> Tensor:
-        """σ by Eq. 28 (u ~ U[0, 1])."""
+    def draw_sigma(self, u: Tensor) -> Tensor:
+        """σ by Eq. 28 from u ~ U[0, 1]."""
         c = self.cfg
-        return edm_sigma_from_uniform(ctx.rand(n), c.sigma_min, c.sigma_max, c.rho)
+        return edm_sigma_from_uniform(u, c.sigma_min, c.sigma_max, c.rho)
 
     def _dsm_step(self, name: str, x: Tensor, ctx: StepContext, opt) -> Tensor:
         b = x.shape[0]
-        sigma, noise = self.draw_sigma(ctx, b), ctx.randn(b, self.dim)
-        loss = edm_loss(
-            self.net(name), x, sigma, noise, self.cfg.sigma_data, self.cfg.score_loss == "edm"
+        sigma, noise = self.draw_sigma(ctx.rand(b)), ctx.randn(b, self.dim)
+        weight = self.cfg.sigma_data if self.cfg.score_loss == "edm" else None
+        return descend(
+            opt[name], denoising_loss(self.net(name), x, sigma, noise, sigma_data=weight)
         )
-        opt[name].zero_grad(set_to_none=True)
-        loss.backward()
-        opt[name].step()
-        return loss.detach()
 
-    @torch.no_grad()
-    def denoiser_difference(self, y: Tensor, sigma: Tensor) -> Tensor:
-        """D_p(y, σ) − D_q(y, σ) = σ² (∇log p̃_σ − ∇log q̃_σ)(y), one σ per row."""
-        return self.networks["data_den"](y, sigma) - self.networks["source_den"](y, sigma)
+    def flow(self) -> ScoreDifference:
+        """∇log p̃_σ − ∇log q̃_σ from the two denoisers (Eq. 19), σ read from t."""
+        data, source = self.networks["data_den"], self.networks["source_den"]
+        return ScoreDifference(DenoiserScore(data), DenoiserScore(source))
 
     def _source_batch(self, ctx: StepContext, b: int) -> Tensor:
         if self.cfg.variant == "generator":
@@ -103,7 +102,8 @@ class SDFlow(GenerativeModel):
         if c.variant == "particles" and self.particles is None:
             if ctx.world > 1:
                 raise ValueError("model.variant: the particle pool of sd_flow is single-process")
-            self.particles = torch.randn(c.n_particles, self.dim, generator=ctx.rng).to(ctx.device)
+            pool = torch.randn(c.n_particles, self.dim, generator=ctx.rng, dtype=ctx.dtype)
+            self.particles = pool.to(ctx.device)
         for _ in range(c.data_steps):
             d_loss = self._dsm_step("data_den", ctx.data_batch(b), ctx, opt)
         for _ in range(c.score_steps):
@@ -114,12 +114,9 @@ class SDFlow(GenerativeModel):
             return out
         if c.variant == "generator":
             z = ctx.randn(b, c.latent_dim)
-            sigma, eps = self.draw_sigma(ctx, b), ctx.randn(b, self.dim)
-            step = InteractingParticleModel(
-                AtNoised(self.denoiser_difference, sigma, eps),
-                self.net("generator"),
-                opt["generator"],
-            ).step(z)
+            sigma, eps = self.draw_sigma(ctx.rand(b)), ctx.randn(b, self.dim)
+            field = NoisedField(self.flow(), sigma, eps, power=2)
+            step = InteractingParticleModel(field, self.net("generator"), opt["generator"]).step(z)
             out["particles"] = step.x
             return out
         m = self.particles.shape[0]
@@ -128,14 +125,12 @@ class SDFlow(GenerativeModel):
         else:
             idx = torch.arange(m, device=ctx.device)
         n = idx.shape[0]
-        sigma = edm_sigma_from_uniform(
-            torch.rand(n, generator=ctx.rng), c.sigma_min, c.sigma_max, c.rho
-        ).to(ctx.device)
-        eps = torch.randn(n, self.dim, generator=ctx.rng).to(ctx.device)
-        y = self.particles[idx]
-        y = y + c.eta * self.denoiser_difference(y + sigma[:, None] * eps, sigma)
-        if c.clip > 0:
-            y = y.clamp(-c.clip, c.clip)
+        sigma = self.draw_sigma(torch.rand(n, generator=ctx.rng, dtype=ctx.dtype)).to(ctx.device)
+        eps = torch.randn(n, self.dim, generator=ctx.rng, dtype=ctx.dtype).to(ctx.device)
+        field = NoisedField(self.flow(), sigma, eps, power=2)
+        clamp = (-c.clip, c.clip) if c.clip > 0 else None
+        with torch.no_grad():
+            y = euler_step(field.field, self.particles[idx], None, c.eta, clamp=clamp)
         self.particles[idx] = y
         out["particles"] = y
         return out
@@ -171,5 +166,5 @@ class SDFlow(GenerativeModel):
 
     def field(self, x: Tensor) -> Tensor:
         """(D_p − D_q)(x, σ_min)/σ_min² = the proxy score difference at the smallest σ."""
-        s = torch.full((x.shape[0],), self.cfg.sigma_min, device=x.device, dtype=x.dtype)
-        return self.denoiser_difference(x, s) / self.cfg.sigma_min**2
+        with torch.no_grad():
+            return self.flow().field(x, self.cfg.sigma_min)

@@ -1,4 +1,4 @@
-"""Networks for images and time conditioning (issue: image scale).
+"""Networks for images and time conditioning.
 
 - :mod:`~ipm.nets.embeddings` — Fourier and positional time/noise embeddings;
 - :mod:`~ipm.nets.modulation` — channel-wise affine modulation by a time embedding (App. D.2);
@@ -7,7 +7,7 @@
 - :mod:`~ipm.nets.unet` — EDM-style U-Net (DDPM++ blocks);
 - :mod:`~ipm.nets.init` — normal / orthogonal initialisation with a gain;
 
-Networks from configs, on flat particles (N, C·H·W): :mod:`ipm.models.networks`.
+Networks from their configs, on flat particles (N, C·H·W): :mod:`ipm.nets.build`.
 """
 
 from .attention import SelfAttention

@@ -47,12 +47,29 @@ class ParticleModel:
         """∇h_{ρ_t}(x) with ρ_t the empirical law of x."""
         return self.flow.field(x, t, particles=x)
 
-    def evolve(self, x0: Tensor, *, generator: torch.Generator | None = None) -> SolverResult:
-        """Move particles x0 (N, D) along the flow over the solver's grid."""
+    def evolve(
+        self,
+        x0: Tensor,
+        *,
+        generator: torch.Generator | None = None,
+        stop: Tensor | None = None,
+    ) -> SolverResult:
+        """Move particles x0 (N, D) along the flow over the solver's grid; with ``stop`` (N,)
+        integers, particle j only for its first stop_j steps (Euler, for flows that do not
+        couple particles: the discriminator flow)."""
         x0 = check_particles(x0, "x0", self.flow.dim)
+        kw = {} if stop is None else {"stop": stop}
         return self.solver.solve(
-            self.velocity, x0, diffusion=self.flow.diffusion, generator=generator
+            self.velocity, x0, diffusion=self.flow.diffusion, generator=generator, **kw
         )
+
+    def step(self, x: Tensor, t: float | Tensor | None, dt: float) -> Tensor:
+        """One solver step of size dt from time t (a time per particle (N,), or one for all)."""
+        if not callable(getattr(self.solver, "step", None)):
+            raise TypeError(
+                f"solver: {type(self.solver).__name__} takes no single steps; use Euler"
+            )
+        return self.solver.step(self.velocity, check_particles(x, "x", self.flow.dim), t, dt)
 
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
         """Draw n particles from the prior and return where the flow takes them, (n, D)."""

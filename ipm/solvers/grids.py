@@ -1,4 +1,5 @@
-"""Time grids (float64, as in NVlabs/edm): uniform, and EDM's polynomial σ grid."""
+"""Time grids (float64, as in NVlabs/edm): uniform, and EDM's polynomial σ grid (Eq. 28 on a
+uniform u, :func:`ipm.schedules.edm_sigma_from_uniform`)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import torch
 from torch import Tensor
 
 from .._checks import check_positive, check_positive_int
+from ..schedules import edm_sigma_from_uniform
 
-__all__ = ["edm_grid", "edm_sigma_from_uniform", "uniform_grid"]
+__all__ = ["edm_grid", "uniform_grid"]
 
 
 def uniform_grid(t0: float, t1: float, n_steps: int, *, device=None) -> Tensor:
@@ -19,12 +21,6 @@ def uniform_grid(t0: float, t1: float, n_steps: int, *, device=None) -> Tensor:
     if t0 == t1:
         raise ValueError(f"t1: expected t1 != t0, got t0 = t1 = {t0}")
     return torch.linspace(float(t0), float(t1), n_steps + 1, dtype=torch.float64, device=device)
-
-
-def edm_sigma_from_uniform(u: Tensor | float, sigma_min: float, sigma_max: float, rho: float):
-    """σ = (σ_max^{1/ρ} + u (σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ for u ∈ [0, 1] (Eq. 28; Karras Eq. 5)."""
-    a, b = sigma_max ** (1 / rho), sigma_min ** (1 / rho)
-    return (a + u * (b - a)) ** rho
 
 
 def edm_grid(

@@ -1,8 +1,11 @@
-"""ODE and SDE integrators for particle models: Euler, Heun, Euler–Maruyama.
+"""ODE and SDE integrators for particle models: Euler, Heun, Euler–Maruyama, and annealed
+Euler over noise levels.
 
 A velocity is a callable ``velocity(x, t) -> (N, D)``; grids are 1-D tensors of times (any
 direction; dt = t_{k+1} − t_k may be negative, as on EDM's decreasing σ grid). The state is
-kept in the dtype of x0; times are float64.
+kept in the dtype of x0; times are float64. Euler also moves each particle up to its own step
+(``stop``), takes single steps at one time per particle (:func:`euler_step`), and clamps the
+state after each step (``clamp``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,18 @@ from tqdm.auto import tqdm
 
 from .._checks import check_finite, check_particles
 
-__all__ = ["Euler", "EulerMaruyama", "Heun", "SolverResult", "euler", "euler_maruyama", "heun"]
+__all__ = [
+    "AnnealedEuler",
+    "Euler",
+    "EulerMaruyama",
+    "Heun",
+    "SolverResult",
+    "annealed_euler",
+    "euler",
+    "euler_maruyama",
+    "euler_step",
+    "heun",
+]
 
 Velocity = Callable[[Tensor, float], Tensor]
 Diffusion = Callable[[float], float]
@@ -63,26 +77,112 @@ def _steps(grid: Tensor, progress: bool, desc: str):
         yield ts[k], ts[k + 1]
 
 
-def _velocity(velocity: Velocity, x: Tensor, t: float, k: int) -> Tensor:
+def _velocity(velocity: Velocity, x: Tensor, t: float | Tensor | None, k: int) -> Tensor:
     v = velocity(x, t)
     if v.shape != x.shape:
         raise ValueError(
             f"velocity: expected an output of shape {tuple(x.shape)}, got {tuple(v.shape)}"
         )
     if not bool(torch.isfinite(v).all()):
-        raise ValueError(f"velocity: NaN or inf in the field at step {k} (t = {t:.6g})")
+        when = (
+            f"t = {t:.6g}"
+            if isinstance(t, float)
+            else "per-particle t"
+            if t is not None
+            else "t = None"
+        )
+        raise ValueError(f"velocity: NaN or inf in the field at step {k} ({when})")
     return v
 
 
+def _randn_like(x: Tensor, generator: torch.Generator | None) -> Tensor:
+    """N(0, I) draws shaped like x, made on the generator's device (a CPU generator serves
+    particles on any device)."""
+    dev = generator.device if generator is not None else x.device
+    return torch.randn(x.shape, dtype=x.dtype, device=dev, generator=generator).to(x.device)
+
+
+def _clamped(x: Tensor, clamp: tuple[float, float] | None) -> Tensor:
+    return x if clamp is None else x.clamp(*clamp)
+
+
+def euler_step(
+    velocity: Velocity,
+    x: Tensor,
+    t: float | Tensor | None,
+    h: float,
+    *,
+    clamp: tuple[float, float] | None = None,
+) -> Tensor:
+    """One explicit Euler step x + h v(x, t), then clamped to [lo, hi] if ``clamp`` is given.
+    ``t`` is one time or one time per particle (N,)."""
+    x = check_particles(x, "x")
+    return _clamped(x + h * _velocity(velocity, x, t, 0), clamp)
+
+
+def _check_stop(stop: object, n_particles: int, n_steps: int) -> Tensor:
+    if (
+        not isinstance(stop, Tensor)
+        or stop.shape != (n_particles,)
+        or stop.is_floating_point()
+        or (n_particles and (int(stop.min()) < 0 or int(stop.max()) > n_steps))
+    ):
+        raise ValueError(
+            f"stop: expected ({n_particles},) integers in [0, {n_steps}], got "
+            f"{stop if not isinstance(stop, Tensor) else tuple(stop.shape)}"
+        )
+    return stop
+
+
+def _euler_until(velocity, x0: Tensor, grid: Tensor, stop: Tensor, clamp, progress) -> SolverResult:
+    """Euler where particle j takes only its first stop_j steps. Sorted by stop, the particles
+    still moving at step s are a prefix of the batch, so each step evaluates the velocity on
+    the moving particles only (Σ_j stop_j rows in all). Valid for velocities that do not couple
+    particles (each row's velocity depends on that row alone)."""
+    ts = grid.tolist()
+    n = len(ts) - 1
+    stop = _check_stop(stop, x0.shape[0], n)
+    order = torch.argsort(stop, descending=True, stable=True)
+    x = x0[order].clone()
+    # moving[s] = #{j : stop_j > s}, one host transfer for the whole loop
+    moving = torch.bincount(stop, minlength=n + 1).flip(0).cumsum(0).flip(0)[1:].tolist()
+    nfe = 0
+    steps = tqdm(moving, desc="euler", leave=False) if progress else moving
+    for s, m in enumerate(steps):
+        if m == 0:
+            break
+        x[:m] = _clamped(x[:m] + (ts[s + 1] - ts[s]) * _velocity(velocity, x[:m], ts[s], s), clamp)
+        nfe += 1
+    out = torch.empty_like(x)
+    out[order] = x
+    return SolverResult(out, grid, None, nfe=nfe)
+
+
 def euler(
-    velocity: Velocity, x0: Tensor, grid: Tensor, *, record: bool = False, progress: bool = False
+    velocity: Velocity,
+    x0: Tensor,
+    grid: Tensor,
+    *,
+    stop: Tensor | None = None,
+    clamp: tuple[float, float] | None = None,
+    record: bool = False,
+    progress: bool = False,
 ) -> SolverResult:
-    """Explicit Euler: x_{k+1} = x_k + (t_{k+1} − t_k) v(x_k, t_k). Order 1."""
+    """Explicit Euler: x_{k+1} = x_k + (t_{k+1} − t_k) v(x_k, t_k). Order 1.
+
+    ``stop`` (N,) integers: particle j stops after stop_j steps (a per-particle horizon; see
+    :func:`_euler_until`; not with ``record``). ``clamp`` (lo, hi): the state is clamped after
+    every step.
+    """
     x = check_particles(x0, "x0").clone()
     grid = _check_grid(grid)
+    if stop is not None:
+        if record:
+            raise ValueError("record: a trajectory with per-particle stops is ragged; use one")
+        return _euler_until(velocity, x, grid, stop, clamp, progress)
     traj = [x.clone()] if record else None
     for k, (t, tn) in enumerate(_steps(grid, progress, "euler")):
-        x = x + (tn - t) * _velocity(velocity, x, t, k)
+        x = _clamped(x + (tn - t) * _velocity(velocity, x, t, k), clamp)
         if record:
             traj.append(x.clone())
     return SolverResult(x, grid, torch.stack(traj) if record else None, nfe=grid.numel() - 1)
@@ -147,11 +247,54 @@ def euler_maruyama(
         x = x + h * _velocity(velocity, x, t, k)
         g = float(diffusion(t))
         if g != 0.0:
-            noise = torch.randn(x.shape, dtype=x.dtype, device=x.device, generator=generator)
-            x = x + (g * abs(h) ** 0.5) * noise
+            x = x + (g * abs(h) ** 0.5) * _randn_like(x, generator)
         if record:
             traj.append(x.clone())
     return SolverResult(x, grid, torch.stack(traj) if record else None, nfe=grid.numel() - 1)
+
+
+def annealed_euler(
+    velocity: Velocity,
+    x0: Tensor,
+    levels: Tensor,
+    steps: int,
+    step_size: float,
+    *,
+    noise: Callable[[float], float] | None = None,
+    generator: torch.Generator | None = None,
+    record: bool = False,
+    progress: bool = False,
+) -> SolverResult:
+    """Annealed Euler over noise levels: for each level t_ℓ in order, ``steps`` Euler steps of
+    size ``step_size`` with the velocity at t_ℓ, then x ← x + noise(t_ℓ) ξ, ξ ~ N(0, I), where
+    ``noise`` gives a non-zero scale. The sampler of noise-adaptive flows: DMMD's MMD gradient
+    flow over decreasing noise levels (Galashov et al. 2024); with a noise draw every step it
+    is NCSN's annealed Langevin dynamics (Song & Ermon 2019).
+
+    The trajectory (if recorded) holds x0 and the particles after each level: (L + 1, N, D).
+    """
+    x = check_particles(x0, "x0").clone()
+    levels = _check_levels(levels)
+    traj = [x.clone()] if record else None
+    it = levels.tolist()
+    for k, t in enumerate(tqdm(it, desc="annealed euler", leave=False) if progress else it):
+        for _ in range(steps):
+            x = x + step_size * _velocity(velocity, x, t, k)
+        g = 0.0 if noise is None else float(noise(t))
+        if g != 0.0:
+            x = x + g * _randn_like(x, generator)
+        if record:
+            traj.append(x.clone())
+    return SolverResult(x, levels, torch.stack(traj) if record else None, nfe=len(it) * steps)
+
+
+def _check_levels(levels: object) -> Tensor:
+    if not isinstance(levels, Tensor) or levels.ndim != 1 or levels.numel() < 1:
+        raise ValueError(
+            f"levels: expected a 1-D tensor of at least one level, got "
+            f"{tuple(levels.shape) if isinstance(levels, Tensor) else type(levels).__name__}"
+        )
+    return check_finite(levels.to(torch.float64), "levels")
 
 
 @dataclass(frozen=True)
@@ -167,14 +310,38 @@ class _GridSolver:
         object.__setattr__(self, "grid", _check_grid(self.grid))
 
 
+def _no_stop(solver, stop) -> None:
+    if stop is not None:
+        raise ValueError(f"stop: per-particle horizons need Euler, got {type(solver).__name__}")
+
+
 @dataclass(frozen=True)
 class Euler(_GridSolver):
-    """Euler on a fixed grid (see :func:`euler`)."""
+    """Euler on a fixed grid (see :func:`euler`); ``clamp`` (lo, hi) bounds the state."""
+
+    clamp: tuple[float, float] | None = field(default=None, kw_only=True)
 
     def solve(
-        self, velocity: Velocity, x0: Tensor, diffusion: Diffusion | None = None, generator=None
+        self,
+        velocity: Velocity,
+        x0: Tensor,
+        diffusion: Diffusion | None = None,
+        generator=None,
+        stop: Tensor | None = None,
     ) -> SolverResult:
-        return euler(velocity, x0, self.grid, record=self.record, progress=self.progress)
+        return euler(
+            velocity,
+            x0,
+            self.grid,
+            stop=stop,
+            clamp=self.clamp,
+            record=self.record,
+            progress=self.progress,
+        )
+
+    def step(self, velocity: Velocity, x: Tensor, t: float | Tensor | None, h: float) -> Tensor:
+        """One step of size h at time t (one per particle, or one for all): :func:`euler_step`."""
+        return euler_step(velocity, x, t, h, clamp=self.clamp)
 
 
 @dataclass(frozen=True)
@@ -184,8 +351,14 @@ class Heun(_GridSolver):
     euler_last_step: bool = field(default=False, kw_only=True)
 
     def solve(
-        self, velocity: Velocity, x0: Tensor, diffusion: Diffusion | None = None, generator=None
+        self,
+        velocity: Velocity,
+        x0: Tensor,
+        diffusion: Diffusion | None = None,
+        generator=None,
+        stop: Tensor | None = None,
     ) -> SolverResult:
+        _no_stop(self, stop)
         return heun(
             velocity,
             x0,
@@ -203,13 +376,59 @@ class EulerMaruyama(_GridSolver):
     stochastic: ClassVar[bool] = True
 
     def solve(
-        self, velocity: Velocity, x0: Tensor, diffusion: Diffusion | None = None, generator=None
+        self,
+        velocity: Velocity,
+        x0: Tensor,
+        diffusion: Diffusion | None = None,
+        generator=None,
+        stop: Tensor | None = None,
     ) -> SolverResult:
+        _no_stop(self, stop)
         return euler_maruyama(
             velocity,
             diffusion or (lambda t: 0.0),
             x0,
             self.grid,
+            generator=generator,
+            record=self.record,
+            progress=self.progress,
+        )
+
+
+@dataclass(frozen=True)
+class AnnealedEuler:
+    """Annealed Euler over noise levels (see :func:`annealed_euler`): ``steps`` steps of size
+    ``step_size`` at each level, then noise of scale ``noise(t)``."""
+
+    levels: Tensor
+    steps: int
+    step_size: float
+    noise: Callable[[float], float] | None = None
+    record: bool = False
+    progress: bool = False
+    stochastic: ClassVar[bool] = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "levels", _check_levels(self.levels))
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise ValueError(f"steps: expected an integer >= 1, got {self.steps!r}")
+
+    def solve(
+        self,
+        velocity: Velocity,
+        x0: Tensor,
+        diffusion: Diffusion | None = None,
+        generator=None,
+        stop: Tensor | None = None,
+    ) -> SolverResult:
+        _no_stop(self, stop)
+        return annealed_euler(
+            velocity,
+            x0,
+            self.levels,
+            self.steps,
+            self.step_size,
+            noise=self.noise,
             generator=generator,
             record=self.record,
             progress=self.progress,

@@ -19,8 +19,10 @@ from torch import Tensor, nn
 from ..config import ConfigError, DCGANConfig, MLPConfig, NetConfig, ResNetConfig, UNetConfig
 from ..generators.conditioned import TimeConditionedMLP
 from ..generators.mlp import MLP
-from ..nets import DCGANDiscriminator, DCGANGenerator, ResNetDiscriminator, ResNetGenerator, UNet
-from ..nets.init import init_weights
+from .dcgan import DCGANDiscriminator, DCGANGenerator
+from .init import init_weights
+from .resnet import ResNetDiscriminator, ResNetGenerator
+from .unet import UNet
 
 __all__ = ["FlatImage", "denoiser_body", "discriminator_net", "generator_net", "image_shape"]
 
