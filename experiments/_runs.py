@@ -14,14 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def ensure_run(config: str | Path, overrides: list[str], run: Path) -> Path:
     """Train ``config`` (repository-relative or absolute) with ``overrides`` into ``run``,
     unless ``run`` already holds all its steps; a partial run is resumed."""
-    from ipm.config import load_config
-    from ipm.engine import load_checkpoint, train
+    from ipm.engine import load_checkpoint, load_config, train
 
     path = Path(config)
     cfg = load_config(path if path.is_absolute() else ROOT / path, overrides)
     last = run / "checkpoints" / "last.pt"
     if last.is_file():
-        from ipm.config import config_to_dict
+        from ipm.config import to_dict as config_to_dict
         from ipm.engine.trainer import _resume_mismatch, saved_config
 
         payload = load_checkpoint(last)

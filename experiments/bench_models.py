@@ -58,14 +58,14 @@ VARIANTS = [
 def _setup(config: Path, overrides: list[str], threads: int):
     import torch
 
-    from ipm.config import load_config
-    from ipm.engine import data_distribution
+    from ipm.data import dataset
+    from ipm.engine import load_config
     from ipm.engine.trainer import make_adam
     from ipm.models import StepContext, build_model
 
     cfg = load_config(config, overrides + [f"train.threads={threads}"])
     torch.set_num_threads(threads)
-    dist = data_distribution(cfg)
+    dist = dataset(cfg.data)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg, dist.dim)
     opts = {n: make_adam(ps, o) for n, (ps, o) in model.optimizer_specs().items()}

@@ -27,7 +27,7 @@ SHAPE = (1, 32, 32)
 
 
 def _models():
-    from ipm.config import load_config
+    from ipm.engine import load_config
     from ipm.models import EDM, build_model
     from ipm.models.score_gan import ScoreGAN
 

@@ -33,8 +33,8 @@ def run_seed(seed: int, steps: int | None, every: int, n_eval: int) -> list[dict
     from tqdm.auto import tqdm
 
     from ipm.cli import EVAL_SEED, gaussian_metrics
-    from ipm.config import load_config
-    from ipm.engine import data_distribution
+    from ipm.data import dataset
+    from ipm.engine import load_config
     from ipm.engine.trainer import make_adam
     from ipm.flows import ExactScore
     from ipm.models import ScoreGAN, StepContext
@@ -43,7 +43,7 @@ def run_seed(seed: int, steps: int | None, every: int, n_eval: int) -> list[dict
     cfg = load_config(ROOT / "experiments/configs/gaussians/score_gan.yaml", over)
     torch.set_num_threads(cfg.train.threads)
     steps = steps or cfg.train.steps
-    dist = data_distribution(cfg)
+    dist = dataset(cfg.data)
     torch.manual_seed(cfg.seed)
     model = ScoreGAN(cfg.model, dist.dim, cfg.train.batch_size, data_score=ExactScore(dist))
     opts = {n: make_adam(ps, o) for n, (ps, o) in model.optimizer_specs().items()}

@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
     from tqdm.auto import tqdm
 
-    from ipm.config import load_config
+    from ipm.engine import load_config
 
     # the first seed's config, loaded now: a bad --set fails before any seed trains
     cfg0 = load_config(path, seed_overrides(a.sets, a.seeds[0], a.quick))

@@ -77,8 +77,8 @@ def noise_reference(data: str, a) -> dict:
     the models (``evaluate_run``'s reference draw): what a model that learned nothing scores in
     this feature space, the scale against which FID, KID and precision/recall are read."""
     from ipm.cli import EVAL_SEED
-    from ipm.config import load_config
     from ipm.data import dataset
+    from ipm.engine import load_config
     from ipm.metrics.features import feature_space
     from ipm.metrics.image_quality import image_quality, reference_batches
 

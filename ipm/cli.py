@@ -22,8 +22,7 @@ EVAL_SEED = 1234  # ``ipm evaluate``'s default seed: its samples and its draw of
 
 
 def _train(args) -> int:
-    from .config import load_config
-    from .engine import train
+    from .engine import load_config, train
 
     cfg = load_config(args.config, args.set)
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
@@ -195,10 +194,10 @@ def evaluate_run(
 def gaussian_metrics(cfg, x: torch.Tensor, seed: int = EVAL_SEED) -> dict:
     """Issue 4's 2-D metrics of samples ``x`` against ``cfg.eval.n_samples`` fresh data points
     (W2, MMD², modes, off-mode; settings from ``cfg.eval``), with ``ipm evaluate``'s seeds."""
-    from .engine import data_distribution
+    from .data import dataset
     from .metrics import evaluate_samples
 
-    dist = data_distribution(cfg)
+    dist = dataset(cfg.data)
     fresh = dist.sample(cfg.eval.n_samples, generator=torch.Generator().manual_seed(seed + 1))
     m = evaluate_samples(
         x.detach().cpu().float(),

@@ -42,8 +42,7 @@ def fake_image_folder(folder: Path, n: int = 6, seed: int = 0, size=(80, 60)) ->
 
 def tiny_mnist_gan_run(tmp_path: Path) -> Path:
     """A 2-step MNIST-cpu GAN (widths 4, batch 4) on 8 fake images, trained into tmp_path/gan."""
-    from ipm.config import load_config
-    from ipm.engine import train
+    from ipm.engine import load_config, train
 
     cfg = load_config(
         "experiments/configs/mnist-cpu/gan.yaml",

@@ -7,8 +7,7 @@ import torch
 import yaml
 from test_engine import ENV, _params, ipm_cmd, tiny
 
-from ipm.config import config_from_dict
-from ipm.engine import load_checkpoint, train
+from ipm.engine import config_from_dict, load_checkpoint, train
 
 
 def _torchrun(cfg_path, out, nproc=2):

@@ -11,8 +11,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from ipm.config import ConfigError, config_from_dict, config_to_dict, load_config
-from ipm.engine import CheckpointError, NonFiniteError, load_checkpoint, save_checkpoint, train
+from ipm.config import ConfigError
+from ipm.config import to_dict as config_to_dict
+from ipm.engine import (
+    CheckpointError,
+    NonFiniteError,
+    config_from_dict,
+    load_checkpoint,
+    load_config,
+    save_checkpoint,
+    train,
+)
 from ipm.models import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -247,8 +256,8 @@ def test_existing_run_is_never_overwritten(tmp_path):
     train(cfg, tmp_path / "r")
     with pytest.raises(FileExistsError, match="--resume"):
         train(cfg, tmp_path / "r")
-    with pytest.raises(ConfigError, match="model.sigma_data"):
-        bad = tiny("edm", steps=5, sigma_data=0.7)
+    with pytest.raises(ConfigError, match="model.noise.sigma_data"):
+        bad = tiny("edm", steps=5, noise={"sigma_data": 0.7})
         train(config_from_dict(bad), tmp_path / "r", resume=True)
 
 
@@ -346,15 +355,55 @@ def test_resume_may_change_the_thread_count_and_cadences_but_not_the_batch():
 def test_a_score_gan_saved_before_score_loss_existed_reads_as_the_edm_weighting():
     """score_loss was added with a new default ('plain'); runs saved before trained with EDM's
     weighting, so they read as 'edm' and a plain config does not silently reuse them."""
-    from ipm.config import saved_run_config
+    from ipm.engine import saved_run_config
     from ipm.engine.trainer import _resume_mismatch, saved_config
 
-    now = config_to_dict(config_from_dict(tiny("score_gan", steps=2, edm_checkpoint="edm_run")))
+    cfg = config_from_dict(tiny("score_gan", steps=2, edm_checkpoint="edm_run"))
+    now = config_to_dict(cfg)
     assert now["model"]["score_loss"] == "plain"
+    # the first layout: no version, the noise schedule's keys flat in the model section
     old = json.loads(json.dumps(now))
-    del old["model"]["score_loss"]
+    del old["version"], old["model"]["score_loss"]
+    old["model"].update(old["model"].pop("noise"))
     assert saved_run_config(old).model.score_loss == "edm"
+    assert saved_run_config(old).model.noise == cfg.model.noise
     assert [d.split(" ")[0] for d in _resume_mismatch(saved_config({"config": old}), now)] == [
         "model.score_loss"
     ]
-    assert config_from_dict(old).model.score_loss == "plain"  # a user's config: today's default
+    with pytest.raises(ConfigError, match="model.sigma_min: unknown key: it is now model.noise"):
+        config_from_dict(old)  # a user's config is read in today's layout
+    user = json.loads(json.dumps(now))
+    del user["model"]["score_loss"]
+    assert config_from_dict(user).model.score_loss == "plain"  # a user's config: today's default
+
+
+def test_overriding_a_tag_starts_the_section_afresh(tmp_path):
+    """--set model.net.kind=unet replaces the MLP section (its width, depth … do not carry over
+    into the U-Net); overrides after it apply to the new member; an unchanged tag keeps the rest."""
+    import yaml
+
+    p = tmp_path / "c.yaml"
+    d = tiny("edm")
+    d["data"] = {"name": "gaussians", "radius": 2.0}
+    p.write_text(yaml.safe_dump(d))
+    cfg = load_config(p, ["model.net.kind=unet", "model.net.width=8", "data.name=digits"])
+    assert cfg.model.net.kind == "unet" and cfg.model.net.width == 8
+    assert cfg.model.net.num_blocks == 2 and cfg.data.name == "digits"
+    same = load_config(p, ["model.net.kind=mlp"])
+    assert (same.model.net.width, same.model.net.depth) == (32, 2)
+    with pytest.raises(ConfigError, match="model.net.kind: expected one of"):
+        load_config(p, ["model.net.kind=transformer"])
+
+
+def test_a_section_given_in_part_keeps_the_fields_own_defaults():
+    """EDM's optimiser defaults to betas (0.9, 0.999) and its σ_max to 40: a section naming
+    only some keys keeps the model's defaults for the others, not the section class's."""
+    cfg = config_from_dict(tiny("edm", optim={"lr": 1e-3}, noise={"sigma_min": 0.01}))
+    assert cfg.model.optim.betas == (0.9, 0.999) and cfg.model.optim.lr == 1e-3
+    assert (cfg.model.noise.sigma_min, cfg.model.noise.sigma_max) == (0.01, 40.0)
+    sg = config_from_dict(tiny("score_gan", edm_checkpoint="x", noise={"rho": 5.0}))
+    assert (sg.model.noise.sigma_min, sg.model.noise.sigma_max, sg.model.noise.rho) == (
+        0.1,
+        10.0,
+        5.0,
+    )

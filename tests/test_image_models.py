@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ipm.config import load_config
 from ipm.data import data_shape, dataset
+from ipm.engine import load_config
 from ipm.engine.trainer import make_adam, train
 from ipm.models import EDM, StepContext, build_model
 from ipm.models.score_gan import ScoreGAN

@@ -3,7 +3,7 @@
 import torch
 from test_engine import tiny
 
-from ipm.config import config_from_dict
+from ipm.engine import config_from_dict
 from ipm.flows import DenoiserScore, EDMDenoiser, ExactScore
 from ipm.models import (
     EDM,

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from ipm.config import ConfigError, DCGANConfig, MLPConfig, UNetConfig
+from ipm.config import ConfigError
 from ipm.nets import (
     DCGANDiscriminator,
     DCGANGenerator,
@@ -19,6 +19,7 @@ from ipm.nets import (
     init_weights,
 )
 from ipm.nets.build import FlatImage, denoiser_body, discriminator_net, generator_net
+from ipm.nets.config import DCGANConfig, MLPConfig, UNetConfig
 
 
 @pytest.mark.parametrize("size,channels", [(32, 1), (64, 3)])

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ipm.config import config_from_dict
+from ipm.engine import config_from_dict
 from ipm.models import StepContext, build_model
 
 PINS = Path(__file__).resolve().parent / "data" / "model_pins.pt"
@@ -89,7 +89,7 @@ CASES: dict[str, tuple[dict, tuple[int, ...], int]] = {
             "generator": MLP,
             "discriminator": MLP,
             "latent_dim": 3,
-            "gp_weight": 0.5,
+            "gp": {"weight": 0.5},
             "d_steps": 2,
         },
         (2,),
@@ -102,9 +102,7 @@ CASES: dict[str, tuple[dict, tuple[int, ...], int]] = {
             "generator": MLP,
             "discriminator": MLP,
             "latent_dim": 3,
-            "gp_weight": 1.0,
-            "gp_center": 0.0,
-            "gp_on": "real",
+            "gp": {"weight": 1.0, "center": 0.0, "on": "real"},
         },
         (2,),
         8,
@@ -116,8 +114,7 @@ CASES: dict[str, tuple[dict, tuple[int, ...], int]] = {
             "generator": {"kind": "dcgan", "width": 4, "batch_norm": True},
             "discriminator": {"kind": "dcgan", "width": 4, "batch_norm": True},
             "latent_dim": 4,
-            "gp_weight": 0.1,
-            "gp_on": "fake",
+            "gp": {"weight": 0.1, "on": "fake"},
         },
         (1, 16, 16),
         4,
@@ -158,7 +155,7 @@ CASES: dict[str, tuple[dict, tuple[int, ...], int]] = {
             "time_embedding": 8,
             "flow_steps": 5,
             "eta": 2.0,
-            "gp_weight": 0.3,
+            "gp": {"weight": 0.3},
             "prior_mean": 0.5,
             "prior_std": 0.8,
             "sample_stop": 4,
@@ -188,8 +185,7 @@ CASES: dict[str, tuple[dict, tuple[int, ...], int]] = {
             "flow_steps": 2,
             "eta": 2.0,
             "schedule": "persistent",
-            "gp_weight": 0.2,
-            "gp_center": 0.0,
+            "gp": {"weight": 0.2, "center": 0.0},
         },
         (2,),
         8,

@@ -6,9 +6,9 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ipm.config import ConfigError, config_from_dict
+from ipm.config import ConfigError
 from ipm.distributions import circle_of_gaussians
-from ipm.engine import load_checkpoint, load_run, train
+from ipm.engine import config_from_dict, load_checkpoint, load_run, train
 from ipm.flows import linear_mmd2_unbiased, mmd2
 from ipm.kernels import RBF
 from ipm.schedules import vp_schedule

@@ -4,6 +4,7 @@ particles with ``shape``, ``dim`` and ``sample(n, generator=...)``."""
 
 from __future__ import annotations
 
+from .config import DigitsData, GaussiansData, ImageFolderData, MNISTData
 from .digits import load_digits
 from .errors import DataError
 from .folder import ENV_CELEBA, ImageFolder, load_image
@@ -15,6 +16,10 @@ __all__ = [
     "ENV_MNIST",
     "MNIST_FILES",
     "DataError",
+    "DigitsData",
+    "GaussiansData",
+    "ImageFolderData",
+    "MNISTData",
     "ImageData",
     "ImageFolder",
     "TensorImages",
@@ -28,7 +33,7 @@ __all__ = [
 
 
 def dataset(cfg):
-    """The distribution a ``data:`` config section describes (:mod:`ipm.config` data classes)."""
+    """The distribution a ``data:`` config section describes (:mod:`ipm.data.config`)."""
     name = cfg.name
     if name == "gaussians":
         from ..distributions import circle_of_gaussians

@@ -1,13 +1,26 @@
 """The training engine, checkpoints and run directories (see :mod:`ipm.engine.trainer`)."""
 
 from .checkpoint import CheckpointError, find_checkpoint, load_checkpoint, save_checkpoint
-from .trainer import NonFiniteError, TrainResult, data_distribution, load_run, train
+from .config import (
+    EvalConfig,
+    RunConfig,
+    TrainConfig,
+    config_from_dict,
+    load_config,
+    saved_run_config,
+)
+from .trainer import NonFiniteError, TrainResult, load_run, train
 
 __all__ = [
     "CheckpointError",
+    "EvalConfig",
+    "RunConfig",
+    "TrainConfig",
+    "config_from_dict",
+    "load_config",
+    "saved_run_config",
     "NonFiniteError",
     "TrainResult",
-    "data_distribution",
     "find_checkpoint",
     "load_checkpoint",
     "load_run",

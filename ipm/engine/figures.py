@@ -10,6 +10,8 @@ from pathlib import Path
 
 import torch
 
+from ..data import dataset
+
 __all__ = ["field_figure", "generation_gif", "image_grid", "image_grid_gif", "run_figures"]
 
 
@@ -148,8 +150,6 @@ def _image_figures(model, cfg, out: Path, step: int, animation: bool, shape):
 def run_figures(model, cfg, run_dir: Path, step: int, *, ema=None, animation: bool = False):
     """Write figures/step_XXXXXX.png (and figures/generation.gif for particle models):
     particles and field for 2-D data, a sample grid for images."""
-    from .trainer import data_distribution
-
     out = Path(run_dir) / "figures"
     out.mkdir(parents=True, exist_ok=True)
     shape = getattr(model, "shape", None)
@@ -159,7 +159,7 @@ def run_figures(model, cfg, run_dir: Path, step: int, *, ema=None, animation: bo
         return
     n = cfg.eval.figure_points
     g = torch.Generator().manual_seed(12345)
-    data = data_distribution(cfg).sample(n, generator=g)
+    data = dataset(cfg.data).sample(n, generator=g)
     with _ema_weights(model, ema):
         record = animation and model.is_particle_model
         s = model.sample(n, generator=g, record=record)

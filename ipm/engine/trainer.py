@@ -31,21 +31,16 @@ from pathlib import Path
 
 import torch
 
-from ..config import (
-    ConfigError,
-    RunConfig,
-    config_to_dict,
-    saved_run_config,
-)
+from ..config import ConfigError, to_dict
 from ..data import data_shape, dataset
 from ..flows import DenoiserScore
 from ..models import MODELS, GenerativeModel, StepContext, build_model
 from .checkpoint import LAST, CheckpointError, load_checkpoint, save_checkpoint
+from .config import RunConfig, saved_run_config
 
 __all__ = [
     "NonFiniteError",
     "TrainResult",
-    "data_distribution",
     "load_data_score",
     "load_run",
     "model_inputs",
@@ -64,11 +59,6 @@ class TrainResult:
     steps: int
     seconds_per_step: float
     last: dict[str, float]
-
-
-def data_distribution(cfg: RunConfig):
-    """The data set of ``cfg.data`` as a distribution of flat particles (:func:`ipm.data.dataset`)."""
-    return dataset(cfg.data)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -124,7 +114,7 @@ def saved_config(payload: dict) -> dict:
     """A checkpoint's config as today's code reads it (:func:`~ipm.config.saved_run_config`):
     keys added since the run was saved take their defaults, or the old behaviour where a
     default changed, exactly as :func:`load_run` rebuilds the model."""
-    return config_to_dict(saved_run_config(payload["config"]))
+    return to_dict(saved_run_config(payload["config"]))
 
 
 def _resume_mismatch(saved: dict, now: dict) -> list[str]:
@@ -244,7 +234,7 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
             f"--out: {run_dir} already holds a run ({ckpt_path}); pass --resume to continue it "
             f"or choose another directory (nothing is overwritten)"
         )
-    dist = data_distribution(cfg)
+    dist = dataset(cfg.data)
     shape = data_shape(dist)
     dim = dist.dim
     torch.manual_seed(cfg.seed)
@@ -264,7 +254,7 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
     start, train_seconds, timed_steps = 0, 0.0, 0
     if resume:
         payload = load_checkpoint(ckpt_path)
-        diff = _resume_mismatch(saved_config(payload), config_to_dict(cfg))
+        diff = _resume_mismatch(saved_config(payload), to_dict(cfg))
         if diff:
             raise ConfigError("", "--resume: the config differs from the run's: " + "; ".join(diff))
         for n, sd in payload["networks"].items():
@@ -287,7 +277,7 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
         if rank != 0:
             return
         payload = {
-            "config": config_to_dict(cfg),
+            "config": to_dict(cfg),
             "dim": dim,
             "shape": list(shape),
             "step": step,
@@ -375,7 +365,7 @@ def _write_run_files(run_dir: Path, cfg: RunConfig, device, world: int, resume: 
 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "figures").mkdir(exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
     meta = _meta(cfg, device, world)
     name = "meta.json" if not resume else f"meta.resume-{int(time.time())}.json"
     (run_dir / name).write_text(json.dumps(meta, indent=2))

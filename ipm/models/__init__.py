@@ -14,24 +14,29 @@ model                   flow (h_ρ)                                   generator
 
 from __future__ import annotations
 
-from ..config import RunConfig
 from .base import GenerativeModel, SampleOutput, StepContext
-from .discr_flow import DiscriminatorFlowModel
-from .dmmd import DMMD
-from .edm import EDM
-from .gan import GAN
-from .score_gan import ScoreGAN
-from .sd_flow import SDFlow
+from .discr_flow import DiscrFlowConfig, DiscriminatorFlowModel
+from .dmmd import DMMD, DMMDConfig
+from .edm import EDM, EDMConfig
+from .gan import GAN, GANConfig
+from .score_gan import ScoreGAN, ScoreGANConfig
+from .sd_flow import SDFlow, SDFlowConfig
 
 __all__ = [
     "DMMD",
     "EDM",
     "GAN",
+    "DMMDConfig",
+    "DiscrFlowConfig",
     "DiscriminatorFlowModel",
+    "EDMConfig",
+    "GANConfig",
     "GenerativeModel",
     "SampleOutput",
     "SDFlow",
+    "SDFlowConfig",
     "ScoreGAN",
+    "ScoreGANConfig",
     "StepContext",
     "build_model",
 ]
@@ -46,8 +51,9 @@ MODELS: dict[str, type[GenerativeModel]] = {
 }
 
 
-def build_model(cfg: RunConfig, shape: int | tuple[int, ...], **inputs) -> GenerativeModel:
-    """The model of ``cfg.model`` for data of shape ``shape`` (D, or (C, H, W) for images;
+def build_model(cfg, shape: int | tuple[int, ...], **inputs) -> GenerativeModel:
+    """The model of a run config's ``cfg.model`` (batch ``cfg.train.batch_size``) for data of
+    shape ``shape`` (D, or (C, H, W) for images;
     networks on the CPU); ``inputs`` are the constructor arguments a model takes from outside
     its run (:attr:`GenerativeModel.inputs`, e.g. the Score GAN's ``data_score``)."""
     cls = MODELS[cfg.model.name]

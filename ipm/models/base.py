@@ -16,7 +16,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from ..config import OptimConfig
+from ..config import OptimConfig, PenaltyConfig
+from ..flows import gradient_penalty, penalty_points
 
 __all__ = [
     "GenerativeModel",
@@ -24,6 +25,7 @@ __all__ = [
     "StepContext",
     "as_shape",
     "descend",
+    "penalty",
     "sample_generator",
 ]
 
@@ -88,6 +90,12 @@ def descend(opt: torch.optim.Optimizer, loss: Tensor) -> Tensor:
     loss.backward()
     opt.step()
     return loss.detach()
+
+
+def penalty(cfg: PenaltyConfig, f: Callable[[Tensor], Tensor], real, fake, u) -> Tensor:
+    """λ R(f) of Eq. 15 as ``cfg`` sets it: the gradient penalty of f (x → (N,)) at
+    ``cfg.on`` (interpolates with weights u (N,), real or fake points)."""
+    return cfg.weight * gradient_penalty(f, penalty_points(cfg.on, real, fake, u), cfg.center)
 
 
 @torch.no_grad()

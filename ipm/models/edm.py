@@ -11,20 +11,43 @@ the EDM σ grid.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import Tensor
 
 from .. import ParticleModel
-from ..config import EDMConfig
+from ..config import ModelConfig, NetConfig, NoiseConfig, OptimConfig, net_kinds, positive
 from ..distributions import IsotropicGaussian
 from ..flows import DenoiserScore, EDMDenoiser, EDMFamily, EDMProbabilityFlow, denoising_loss
 from ..nets.build import denoiser_body
+from ..nets.config import MLPConfig
 from ..schedules import lognormal_sigma
 from ..solvers import Euler, EulerMaruyama, Heun, edm_grid
 from .base import GenerativeModel, SampleOutput, StepContext, as_shape, descend
 
 __all__ = ["EDM"]
+
+
+@dataclass(frozen=True)
+class EDMConfig(ModelConfig):
+    """EDM (Karras et al. 2022): a preconditioned denoiser trained with ln σ ~ N(P_mean, P_std²),
+    sampled by the ODE (8) or the SDE (7) on ``sampler_steps`` levels of the σ grid."""
+
+    name: Literal["edm"] = "edm"
+    noise: NoiseConfig = field(default_factory=lambda: NoiseConfig(0.002, 40.0, 7.0, 0.5))
+    p_mean: float = -1.2
+    p_std: float = 1.2
+    sampler: Literal["heun", "euler", "sde"] = "heun"
+    sampler_steps: int = 28
+    net: NetConfig = field(default_factory=MLPConfig)
+    embedding_dim: int = 128  # Fourier embedding of c_noise for an MLP net (a U-Net has its own)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
+
+    def __post_init__(self):
+        positive(self, "p_std", "sampler_steps", "embedding_dim")
+        net_kinds(self, "net", ("mlp", "unet"))
 
 
 class EDM(GenerativeModel):
@@ -38,7 +61,7 @@ class EDM(GenerativeModel):
         self.shape = as_shape(shape)
         self.cfg, self.dim, self.batch_size = cfg, math.prod(self.shape), batch_size
         body = denoiser_body(cfg.net, self.shape, cfg.embedding_dim, key="model.net")
-        self.networks["denoiser"] = EDMDenoiser(self.dim, cfg.sigma_data, body=body)
+        self.networks["denoiser"] = EDMDenoiser(self.dim, cfg.noise.sigma_data, body=body)
 
     @property
     def denoiser(self) -> EDMDenoiser:
@@ -52,7 +75,7 @@ class EDM(GenerativeModel):
         x = ctx.data_batch(b)
         sigma = lognormal_sigma(ctx.randn(b), c.p_mean, c.p_std)
         noise = ctx.randn(b, self.dim)
-        loss = denoising_loss(self.net("denoiser"), x, sigma, noise, sigma_data=c.sigma_data)
+        loss = denoising_loss(self.net("denoiser"), x, sigma, noise, sigma_data=c.noise.sigma_data)
         return {"loss": descend(opt["denoiser"], loss)}
 
     # sampling ---------------------------------------------------------------------------
@@ -68,9 +91,9 @@ class EDM(GenerativeModel):
         to 1e31 by the ODE); training and a Score GAN's data score use the unclamped score."""
         c = self.cfg
         steps = steps or c.sampler_steps
-        grid = edm_grid(steps, c.sigma_min, c.sigma_max, c.rho)
+        grid = edm_grid(steps, c.noise.sigma_min, c.noise.sigma_max, c.noise.rho)
         score = self.score(clamp=len(self.shape) == 3)
-        prior = IsotropicGaussian(self.dim, c.sigma_max, dtype=torch.float64)
+        prior = IsotropicGaussian(self.dim, c.noise.sigma_max, dtype=torch.float64)
         if c.sampler == "heun":
             return ParticleModel(
                 EDMProbabilityFlow(score), Heun(grid, record=record, euler_last_step=True), prior
@@ -95,4 +118,4 @@ class EDM(GenerativeModel):
     def field(self, x: Tensor) -> Tensor:
         """The ODE velocity −σ ∇log p_σ at the smallest noise level."""
         with torch.no_grad():
-            return -self.cfg.sigma_min * self.score()(x, self.cfg.sigma_min)
+            return -self.cfg.noise.sigma_min * self.score()(x, self.cfg.noise.sigma_min)

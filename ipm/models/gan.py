@@ -9,24 +9,54 @@ loss of Eq. 25, whose gradient is that of the generator loss E_z[c∘f(g(z))]).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .. import InteractingParticleModel
-from ..config import GANConfig
+from ..config import ModelConfig, NetConfig, OptimConfig, PenaltyConfig, net_kinds, positive
 from ..flows import (
     DiscriminatorFlow,
     GANLoss,
     discriminator_objective,
-    gradient_penalty,
-    penalty_points,
 )
 from ..nets.build import discriminator_net, generator_net
-from .base import GenerativeModel, SampleOutput, StepContext, as_shape, descend, sample_generator
+from ..nets.config import MLPConfig
+from .base import (
+    GenerativeModel,
+    SampleOutput,
+    StepContext,
+    as_shape,
+    descend,
+    penalty,
+    sample_generator,
+)
 
 __all__ = ["GAN"]
+
+
+@dataclass(frozen=True)
+class GANConfig(ModelConfig):
+    """A GAN (Eq. 15–16) as an Int-PM: the generator follows the discriminator flow (Eq. 20);
+    ``d_steps`` discriminator updates per generator update."""
+
+    name: Literal["gan"] = "gan"
+    loss: Literal["ns", "hinge", "ipm"] = "ns"
+    gp: PenaltyConfig = field(default_factory=PenaltyConfig)
+    d_steps: int = 1
+    latent_dim: int = 128
+    generator: NetConfig = field(default_factory=MLPConfig)
+    discriminator: NetConfig = field(default_factory=MLPConfig)
+    g_optim: OptimConfig = field(default_factory=OptimConfig)
+    d_optim: OptimConfig = field(default_factory=OptimConfig)
+
+    def __post_init__(self):
+        positive(self, "d_steps", "latent_dim")
+        net_kinds(self, "generator", ("mlp", "dcgan", "resnet"))
+        net_kinds(self, "discriminator", ("mlp", "dcgan", "resnet"))
 
 
 def discriminate(d, fake: Tensor, real: Tensor) -> tuple[Tensor, Tensor]:
@@ -78,11 +108,8 @@ class GAN(GenerativeModel):
         d = self.net("discriminator")
         obj = discriminator_objective(self.loss, *discriminate(d, fake, real))
         loss = -obj
-        if self.cfg.gp_weight > 0:
-            pts = penalty_points(self.cfg.gp_on, real, fake, u)
-            loss = loss + self.cfg.gp_weight * gradient_penalty(
-                lambda x: d(x)[:, 0], pts, self.cfg.gp_center
-            )
+        if self.cfg.gp.weight > 0:
+            loss = loss + penalty(self.cfg.gp, lambda x: d(x)[:, 0], real, fake, u)
         return descend(opt["discriminator"], loss)
 
     def train_step(self, ctx: StepContext, opt) -> dict:

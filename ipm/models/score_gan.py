@@ -12,12 +12,23 @@ generator trained as an Int-PM by the practical update of Eq. 27
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import Tensor
 
 from .. import InteractingParticleModel
-from ..config import ScoreGANConfig
+from ..config import (
+    ModelConfig,
+    NetConfig,
+    NoiseConfig,
+    OptimConfig,
+    net_kinds,
+    non_negative,
+    positive,
+    require,
+)
 from ..flows import (
     DenoiserScore,
     EDMDenoiser,
@@ -27,10 +38,40 @@ from ..flows import (
     denoising_loss,
 )
 from ..nets.build import denoiser_body, generator_net
+from ..nets.config import MLPConfig
 from ..schedules import edm_sigma_from_uniform
 from .base import GenerativeModel, SampleOutput, StepContext, as_shape, descend, sample_generator
 
 __all__ = ["ScoreGAN"]
+
+
+@dataclass(frozen=True)
+class ScoreGANConfig(ModelConfig):
+    """Score GAN (Algorithm 1, Eq. 26–28): generator × score-difference flow; the data score is
+    the EDM run (directory or checkpoint) ``edm_checkpoint``, K = ``score_steps`` updates of the
+    generated score per generator update, σ ~ Eq. 28 on ``noise``."""
+
+    edm_checkpoint: str
+    name: Literal["score_gan"] = "score_gan"
+    noise: NoiseConfig = field(default_factory=lambda: NoiseConfig(0.1, 10.0, 3.0, 0.5))
+    score_steps: int = 10  # K
+    # the generated-score loss: Eq. 23 unweighted (as the official code) or with EDM's λ(σ)
+    score_loss: Literal["plain", "edm"] = "plain"
+    mu_p: float = 1.0
+    mu_rho: float = 1.0
+    latent_dim: int = 128
+    generator: NetConfig = field(default_factory=MLPConfig)
+    score_net: NetConfig = field(default_factory=MLPConfig)
+    embedding_dim: int = 128
+    g_optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
+    score_optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
+
+    def __post_init__(self):
+        positive(self, "score_steps", "latent_dim", "embedding_dim")
+        non_negative(self, "mu_p", "mu_rho")
+        require(bool(self.edm_checkpoint), "edm_checkpoint", "expected a path, got ''")
+        net_kinds(self, "generator", ("mlp", "dcgan", "resnet"))
+        net_kinds(self, "score_net", ("mlp", "unet"))
 
 
 class ScoreGAN(GenerativeModel):
@@ -66,7 +107,7 @@ class ScoreGAN(GenerativeModel):
             cfg.generator, cfg.latent_dim, self.shape, key="model.generator"
         )
         body = denoiser_body(cfg.score_net, self.shape, cfg.embedding_dim, key="model.score_net")
-        self.networks["gen_score"] = EDMDenoiser(self.dim, cfg.sigma_data, body=body)
+        self.networks["gen_score"] = EDMDenoiser(self.dim, cfg.noise.sigma_data, body=body)
 
     def to(self, device):
         super().to(device)
@@ -84,7 +125,9 @@ class ScoreGAN(GenerativeModel):
     def draw_sigma(self, ctx: StepContext, n: int) -> Tensor:
         """σ ~ p_σ (Eq. 28)."""
         c = self.cfg
-        return edm_sigma_from_uniform(ctx.rand(n), c.sigma_min, c.sigma_max, c.rho)
+        return edm_sigma_from_uniform(
+            ctx.rand(n), c.noise.sigma_min, c.noise.sigma_max, c.noise.rho
+        )
 
     def flow(self) -> ScoreDifference:
         """The score-difference flow of Eq. 26 with the two scores (σ read from t)."""
@@ -100,7 +143,7 @@ class ScoreGAN(GenerativeModel):
     def train_step(self, ctx: StepContext, opt) -> dict:
         b, c = self.batch_size, self.cfg
         gen, sc = self.net("generator"), self.net("gen_score")
-        weight = c.sigma_data if c.score_loss == "edm" else None
+        weight = c.noise.sigma_data if c.score_loss == "edm" else None
         # K denoising-score-matching steps on generated samples (Eq. 23, Algorithm 1)
         for _ in range(c.score_steps):
             with torch.no_grad():
@@ -123,4 +166,4 @@ class ScoreGAN(GenerativeModel):
         if self.data_score is None:
             return None
         with torch.no_grad():
-            return self.flow().field(x, self.cfg.sigma_min)
+            return self.flow().field(x, self.cfg.noise.sigma_min)

@@ -30,19 +30,65 @@ of particles) or a generator.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import Tensor
 
 from .. import InteractingParticleModel
-from ..config import SDFlowConfig
+from ..config import (
+    ModelConfig,
+    NetConfig,
+    NoiseConfig,
+    OptimConfig,
+    net_kinds,
+    non_negative,
+    positive,
+)
 from ..flows import DenoiserScore, EDMDenoiser, NoisedField, ScoreDifference, denoising_loss
 from ..nets.build import denoiser_body, generator_net
+from ..nets.config import MLPConfig
 from ..schedules import edm_sigma_from_uniform
 from ..solvers import euler_step
 from .base import GenerativeModel, SampleOutput, StepContext, as_shape, descend, sample_generator
 
 __all__ = ["SDFlow"]
+
+
+@dataclass(frozen=True)
+class SDFlowConfig(ModelConfig):
+    """Score-difference flow (Weber 2023) with two learned denoisers: the target (data) and the
+    source (the particles as they move). ``variant="particles"``: a pool of ``n_particles``
+    particles is the model (a PM); ``"generator"``: a generator follows the same field (an
+    Int-PM)."""
+
+    name: Literal["sd_flow"] = "sd_flow"
+    variant: Literal["particles", "generator"] = "particles"
+    n_particles: int = 10_000
+    move_batch: int = 0  # particles moved per step (0: the whole pool)
+    warmup: int = 0  # steps that train the denoisers only, before the flow starts
+    eta: float = 0.5
+    # > 0: after each move, clamp the pool's coordinates to [−clip, clip] (images live in
+    # [−1, 1]; a denoiser difference evaluated far off the data can grow without bound)
+    clip: float = 0.0
+    noise: NoiseConfig = field(default_factory=lambda: NoiseConfig(0.05, 5.0, 3.0, 0.5))
+    data_steps: int = 1  # denoising steps of the target (data) denoiser per flow step
+    score_steps: int = 1  # denoising steps of the source denoiser per flow step
+    score_loss: Literal["plain", "edm"] = "edm"
+    net: NetConfig = field(default_factory=MLPConfig)
+    embedding_dim: int = 128
+    latent_dim: int = 128
+    generator: NetConfig = field(default_factory=MLPConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
+    g_optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
+
+    def __post_init__(self):
+        positive(self, "n_particles", "eta", "data_steps", "score_steps", "embedding_dim")
+        positive(self, "latent_dim")
+        non_negative(self, "move_batch", "warmup", "clip")
+        net_kinds(self, "net", ("mlp", "unet"))
+        net_kinds(self, "generator", ("mlp", "dcgan", "resnet"))
 
 
 class SDFlow(GenerativeModel):
@@ -55,7 +101,7 @@ class SDFlow(GenerativeModel):
         self.cfg, self.dim, self.batch_size = cfg, math.prod(self.shape), batch_size
         for name in ("data_den", "source_den"):
             body = denoiser_body(cfg.net, self.shape, cfg.embedding_dim, key="model.net")
-            self.networks[name] = EDMDenoiser(self.dim, cfg.sigma_data, body=body)
+            self.networks[name] = EDMDenoiser(self.dim, cfg.noise.sigma_data, body=body)
         if cfg.variant == "generator":
             self.networks["generator"] = generator_net(
                 cfg.generator, cfg.latent_dim, self.shape, key="model.generator"
@@ -76,12 +122,12 @@ class SDFlow(GenerativeModel):
     def draw_sigma(self, u: Tensor) -> Tensor:
         """σ by Eq. 28 from u ~ U[0, 1]."""
         c = self.cfg
-        return edm_sigma_from_uniform(u, c.sigma_min, c.sigma_max, c.rho)
+        return edm_sigma_from_uniform(u, c.noise.sigma_min, c.noise.sigma_max, c.noise.rho)
 
     def _dsm_step(self, name: str, x: Tensor, ctx: StepContext, opt) -> Tensor:
         b = x.shape[0]
         sigma, noise = self.draw_sigma(ctx.rand(b)), ctx.randn(b, self.dim)
-        weight = self.cfg.sigma_data if self.cfg.score_loss == "edm" else None
+        weight = self.cfg.noise.sigma_data if self.cfg.score_loss == "edm" else None
         return descend(
             opt[name], denoising_loss(self.net(name), x, sigma, noise, sigma_data=weight)
         )
@@ -167,4 +213,4 @@ class SDFlow(GenerativeModel):
     def field(self, x: Tensor) -> Tensor:
         """(D_p − D_q)(x, σ_min)/σ_min² = the proxy score difference at the smallest σ."""
         with torch.no_grad():
-            return self.flow().field(x, self.cfg.sigma_min)
+            return self.flow().field(x, self.cfg.noise.sigma_min)

@@ -16,9 +16,10 @@ import math
 
 from torch import Tensor, nn
 
-from ..config import ConfigError, DCGANConfig, MLPConfig, NetConfig, ResNetConfig, UNetConfig
+from ..config import ConfigError, NetConfig
 from ..generators.conditioned import TimeConditionedMLP
 from ..generators.mlp import MLP
+from .config import DCGANConfig, MLPConfig, ResNetConfig, UNetConfig
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .init import init_weights
 from .resnet import ResNetDiscriminator, ResNetGenerator

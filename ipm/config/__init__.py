@@ -1,0 +1,27 @@
+"""Typed configs: the loader (plain data and YAML to frozen dataclasses, ``--set`` overrides,
+errors naming the key path), the checks config classes run, and the sections several models
+share. Each model's, network's and data set's config lives with its code; the whole run's
+config is :class:`ipm.engine.RunConfig`."""
+
+from .checks import net_kinds, non_negative, positive, require
+from .loader import ConfigError, Family, apply_overrides, build, read_yaml, to_dict
+from .shared import DataConfig, ModelConfig, NetConfig, NoiseConfig, OptimConfig, PenaltyConfig
+
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "Family",
+    "ModelConfig",
+    "NetConfig",
+    "NoiseConfig",
+    "OptimConfig",
+    "PenaltyConfig",
+    "apply_overrides",
+    "build",
+    "net_kinds",
+    "non_negative",
+    "positive",
+    "read_yaml",
+    "require",
+    "to_dict",
+]

@@ -1,0 +1,88 @@
+"""Network configs (``kind``: mlp, dcgan, resnet, unet), built by :mod:`ipm.nets.build`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..config import NetConfig, non_negative, positive, require
+
+__all__ = ["DCGANConfig", "MLPConfig", "ResNetConfig", "UNetConfig"]
+
+Init = Literal["default", "normal", "orthogonal"]
+Activation = Literal["leaky_relu", "relu", "tanh", "gelu", "silu", "softplus"]
+
+
+@dataclass(frozen=True)
+class MLPConfig(NetConfig):
+    """An MLP: ``depth`` hidden layers of ``width`` units (any data)."""
+
+    kind: Literal["mlp"] = "mlp"
+    width: int = 512
+    depth: int = 4
+    activation: Activation = "leaky_relu"
+    init: Init = "default"  # normal: W ~ N(0, init_gain²), b = 0; orthogonal: gain init_gain
+    init_gain: float = 0.02
+    # time/noise embedding when the MLP is conditioned (denoisers, Discriminator Flow):
+    # random Fourier features, or smooth positional sinusoids (better for c_noise on images)
+    embedding: Literal["fourier", "positional"] = "fourier"
+
+    def __post_init__(self):
+        positive(self, "width", "depth", "init_gain")
+
+
+@dataclass(frozen=True)
+class DCGANConfig(NetConfig):
+    """A DCGAN generator or discriminator (:mod:`ipm.nets.dcgan`), images of side 16–128."""
+
+    kind: Literal["dcgan"] = "dcgan"
+    width: int = 64
+    batch_norm: bool = False
+    activation: Activation = "leaky_relu"
+    init: Init = "normal"
+    init_gain: float = 0.02
+
+    def __post_init__(self):
+        positive(self, "width", "init_gain")
+
+
+@dataclass(frozen=True)
+class ResNetConfig(NetConfig):
+    """A SAGAN-style ResNet generator or discriminator with self-attention at resolution
+    ``attention`` (0: none) (:mod:`ipm.nets.resnet`)."""
+
+    kind: Literal["resnet"] = "resnet"
+    width: int = 64
+    attention: int = 32
+    batch_norm: bool = True  # generators only: the ResNet discriminator has no normalisation
+    activation: Activation = "leaky_relu"
+    init: Init = "normal"
+    init_gain: float = 0.02
+
+    def __post_init__(self):
+        positive(self, "width", "init_gain")
+        non_negative(self, "attention")
+
+
+@dataclass(frozen=True)
+class UNetConfig(NetConfig):
+    """An EDM-style U-Net denoiser body (:mod:`ipm.nets.unet`): ``width`` base channels,
+    ``channel_mult`` per level, ``num_blocks`` per level, attention at the listed resolutions."""
+
+    kind: Literal["unet"] = "unet"
+    width: int = 16
+    channel_mult: tuple[int, ...] = (1, 2, 2)
+    num_blocks: int = 2
+    attention: tuple[int, ...] = (16,)
+    dropout: float = 0.0
+    embedding: int = 256
+    embedding_kind: Literal["positional", "fourier"] = "positional"
+
+    def __post_init__(self):
+        positive(self, "width", "num_blocks", "embedding")
+        require(
+            len(self.channel_mult) > 0 and all(m > 0 for m in self.channel_mult),
+            "channel_mult",
+            f"expected positive multipliers, got {list(self.channel_mult)}",
+        )
+        require(0 <= self.dropout < 1, "dropout", f"expected in [0, 1), got {self.dropout}")
