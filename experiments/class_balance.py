@@ -1,6 +1,6 @@
 """Which digits each image model draws, under ipm's MNIST classifier.
 
-    OMP_WAIT_POLICY=PASSIVE IPM_MNIST_DIR=/path/to/mnist python experiments/class_balance.py \
+    OMP_WAIT_POLICY=PASSIVE IPM_MNIST_DIR=/path/to/mnist python -m experiments.class_balance \
         RUN [RUN ...] [--n 2000] [--threshold 0.9] [--out docs/results/class_balance/<data>]
 
 For each run (digits or MNIST), ``--n`` samples (clamped to [−1, 1]) and ``--n`` data images of
@@ -14,16 +14,12 @@ data's (:func:`ipm.metrics.class_balance`). ``class_balance.png``: the shares as
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from experiments._report import Report, add_common_args  # noqa: E402
+from experiments import ROOT
+from ipm.report import Report, common_arguments
 
 
 @torch.no_grad()
@@ -70,7 +66,7 @@ def main(argv=None) -> dict:
     p.add_argument("--n", type=int, default=2000)
     p.add_argument("--threshold", type=float, default=0.9)
     p.add_argument("--batch", type=int, default=500)
-    add_common_args(p)
+    common_arguments(p)
     a = p.parse_args(argv)
     if a.quick:
         a.n = 200

@@ -1,7 +1,7 @@
 """Distance to the data law along generation time, EDM against Discriminator Flow (the paper's
 Figure 1 and Figure 7a).
 
-    OMP_WAIT_POLICY=PASSIVE python experiments/convergence.py --data {gaussians,digits,mnist} \
+    OMP_WAIT_POLICY=PASSIVE python -m experiments.convergence --data {gaussians,digits,mnist} \
         [--quick] [--edm RUN] [--df RUN] [--n N] [--out docs/results/convergence/<data>]
 
 Both models generate ``--n`` samples with their trajectories recorded; every intermediate
@@ -15,17 +15,13 @@ The x-axis is the fraction of the model's function evaluations spent. Runs as in
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from experiments._report import Report  # noqa: E402
-from experiments.fid_vs_nfe import CONFIGS, models  # noqa: E402
+from experiments import ROOT
+from experiments.runs import CONFIG_DIRS, edm_and_discr_flow
+from ipm.report import Report
 
 
 def distances(model, cfg, traj: torch.Tensor, a) -> list[dict]:
@@ -62,7 +58,7 @@ def distances(model, cfg, traj: torch.Tensor, a) -> list[dict]:
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--data", choices=sorted(CONFIGS), default="gaussians")
+    p.add_argument("--data", choices=sorted(CONFIG_DIRS), default="gaussians")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--edm", default=None)
     p.add_argument("--df", default=None)
@@ -79,7 +75,7 @@ def main(argv=None) -> dict:
     from ipm.engine import load_run
 
     results = {}
-    for name, run in models(a).items():
+    for name, run in edm_and_discr_flow(a).items():
         cfg, model, _ = load_run(run)
         with torch.no_grad():
             s = model.sample(a.n, generator=torch.Generator().manual_seed(a.seed), record=True)

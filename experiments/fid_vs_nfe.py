@@ -1,6 +1,6 @@
 """Quality against the number of function evaluations (the paper's Figure 7, Appendix C.5).
 
-    OMP_WAIT_POLICY=PASSIVE python experiments/fid_vs_nfe.py --data {gaussians,digits,mnist} \
+    OMP_WAIT_POLICY=PASSIVE python -m experiments.fid_vs_nfe --data {gaussians,digits,mnist} \
         [--quick] [--edm RUN] [--df RUN] [--n 10000] [--out docs/results/fid_vs_nfe/<data>]
 
 EDM is sampled with the Euler and the Heun (EDM) solver on coarser and finer grids; the
@@ -20,38 +20,17 @@ few hundred steps and evaluates 500 samples: it checks the pipeline, not the mod
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from experiments._report import Report  # noqa: E402
-from experiments._runs import ensure_run  # noqa: E402
-
-CONFIGS = {"gaussians": "gaussians", "digits": "digits-cpu", "mnist": "mnist-cpu"}
-QUICK = {"edm": ["train.steps=200"], "discr_flow": ["train.steps=100"]}
-
-
-def models(a) -> dict[str, Path]:
-    runs = {}
-    for name, given in (("edm", a.edm), ("discr_flow", a.df)):
-        if given:
-            runs[name] = Path(given)
-            continue
-        cfg = f"experiments/configs/{CONFIGS[a.data]}/{name}.yaml"
-        extra = [f"train.threads={a.threads}", "eval.animation=false", f"seed={a.seed}"]
-        if a.quick:
-            extra += QUICK[name] + ["train.checkpoint_every=50", "train.log_every=50"]
-        runs[name] = ensure_run(cfg, extra, a.runs / a.data / name)
-    return runs
+from experiments import ROOT
+from experiments.runs import CONFIG_DIRS, edm_and_discr_flow
+from ipm.report import Report
 
 
 def quality(run: Path, a, **kw) -> dict:
-    from ipm.cli import evaluate_run
+    from ipm.evaluate import evaluate_run
 
     m = evaluate_run(run, threads=a.threads, seed=a.seed + 1000, n_samples=a.n, **kw)
     keep = ("nfe", "sample_seconds", "mmd2", "w2", "modes_covered", "fid", "feature_space")
@@ -89,7 +68,7 @@ def plot(rows: list[dict], metric: str, path: Path) -> None:
 
 def main(argv=None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--data", choices=sorted(CONFIGS), default="gaussians")
+    p.add_argument("--data", choices=sorted(CONFIG_DIRS), default="gaussians")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--edm", default=None, help="a trained EDM run (default: train one)")
     p.add_argument("--df", default=None, help="a trained Discriminator Flow run")
@@ -103,7 +82,7 @@ def main(argv=None) -> list[dict]:
     a.out = a.out or ROOT / "docs/results/fid_vs_nfe" / a.data
     torch.set_num_threads(a.threads)
     report = Report("fid_vs_nfe", a.out, a.seed, a.quick)
-    runs = models(a)
+    runs = edm_and_discr_flow(a)
     from ipm.engine import load_run
 
     n_df = load_run(runs["discr_flow"])[0].model.flow_steps

@@ -1,6 +1,6 @@
 """Latent interpolations (the paper's Appendix C.3, Figure 5).
 
-    OMP_WAIT_POLICY=PASSIVE python experiments/interpolation.py RUN [RUN ...] \
+    OMP_WAIT_POLICY=PASSIVE python -m experiments.interpolation RUN [RUN ...] \
         [--methods spherical_cauchy_linear linear] [--pairs 6] [--steps 10] \
         [--out docs/results/interpolation/<data>]
 
@@ -17,16 +17,12 @@ Image runs only (2-D runs give points, not pictures). ``--quick`` uses 2 pairs Ã
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from experiments._report import Report, add_common_args  # noqa: E402
+from experiments import ROOT
+from ipm.report import Report, common_arguments
 
 
 def latent_size(model) -> tuple[int, float, float]:
@@ -69,7 +65,7 @@ def main(argv=None) -> dict:
     )
     p.add_argument("--pairs", type=int, default=6)
     p.add_argument("--steps", type=int, default=10)
-    add_common_args(p)
+    common_arguments(p)
     a = p.parse_args(argv)
     if a.quick:
         a.pairs, a.steps = 2, 5

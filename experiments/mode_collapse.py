@@ -1,6 +1,6 @@
 """Mode collapse in Score GANs (the paper's Appendix C.2, Figure 4).
 
-    OMP_WAIT_POLICY=PASSIVE python experiments/mode_collapse.py [--quick] [--edm RUN] \
+    OMP_WAIT_POLICY=PASSIVE python -m experiments.mode_collapse [--quick] [--edm RUN] \
         [--out docs/results/mode_collapse]
 
 The Score GAN's flow is μ_p ∇log(p ⋆ k_σ) − μ_ρ ∇log(ρ ⋆ k_σ) (Eq. 26–27). The paper's model
@@ -15,17 +15,13 @@ table and ``mode_collapse.png`` (samples over the data for each setting).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from experiments._report import Report  # noqa: E402
-from experiments._runs import ensure_run  # noqa: E402
+from experiments import CONFIGS, ROOT
+from ipm.engine import ensure_run
+from ipm.report import Report
 
 SETTINGS = {"(1, 1) paper": (1.0, 1.0), "(2, 1) EDM weights": (2.0, 1.0)}
 
@@ -46,11 +42,9 @@ def main(argv=None) -> dict:
     edm = Path(a.edm) if a.edm else None
     if edm is None:
         steps = ["train.steps=200"] if a.quick else []
-        edm = ensure_run(
-            "experiments/configs/gaussians/edm.yaml", common + quick + steps, a.runs / "edm"
-        )
-    from ipm.cli import evaluate_run
+        edm = ensure_run(CONFIGS / "gaussians/edm.yaml", common + quick + steps, a.runs / "edm")
     from ipm.engine import load_run
+    from ipm.evaluate import evaluate_run
 
     results = {}
     for label, (mu_p, mu_rho) in SETTINGS.items():
@@ -62,7 +56,7 @@ def main(argv=None) -> dict:
         if a.quick:
             over.append("train.steps=100")
         run = ensure_run(
-            "experiments/configs/gaussians/score_gan.yaml",
+            CONFIGS / "gaussians/score_gan.yaml",
             over,
             a.runs / f"score_gan_mu{mu_p:g}_{mu_rho:g}",
         )

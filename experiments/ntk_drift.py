@@ -1,6 +1,6 @@
 """How far the generator's NTK moves while a GAN (or Score GAN) trains, against width.
 
-    OMP_WAIT_POLICY=PASSIVE python experiments/ntk_drift.py [--quick] [--mnist] \
+    OMP_WAIT_POLICY=PASSIVE python -m experiments.ntk_drift [--quick] [--mnist] \
         [--score-gan-edm runs/gaussians/edm] [--out docs/results/ntk_drift] [--runs runs/ntk_drift]
 
 Eq. 18 treats the generator's NTK k_{g_θ} as fixed over a step; the Int-PM view (Finding 3) is
@@ -26,19 +26,15 @@ from __future__ import annotations
 import argparse
 import copy
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from experiments._report import Report  # noqa: E402
-from experiments._runs import ensure_run  # noqa: E402
+from experiments import CONFIGS, ROOT
+from ipm.engine import ensure_run
+from ipm.report import Report
 
 
 @dataclass(frozen=True)
@@ -54,7 +50,7 @@ class Setting:
 
 
 def settings(quick: bool, mnist: bool, edm: str | None) -> list[Setting]:
-    g = "experiments/configs/gaussians"
+    g = CONFIGS / "gaussians"
     out = [
         Setting("gaussians-gan", f"{g}/gan.yaml", (32, 128), 200, 50, 16)
         if quick
@@ -77,7 +73,7 @@ def settings(quick: bool, mnist: bool, edm: str | None) -> list[Setting]:
             )
         )
     if mnist or not quick:
-        m = "experiments/configs/mnist-cpu/gan.yaml"
+        m = CONFIGS / "mnist-cpu/gan.yaml"
         out.append(
             Setting("mnist-gan", m, (8, 16), 40, 20, 4, 16)
             if quick

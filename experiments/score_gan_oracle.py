@@ -1,6 +1,6 @@
 """Score GAN on the Gaussians with the exact data score (an oracle) in place of the trained EDM.
 
-    OMP_WAIT_POLICY=PASSIVE python experiments/score_gan_oracle.py --seeds 0 1 2 \
+    OMP_WAIT_POLICY=PASSIVE python -m experiments.score_gan_oracle --seeds 0 1 2 \
         --out docs/results/gaussians/score_gan_oracle [--every 250] [--quick]
 
 The paper's Score GAN config (``experiments/configs/gaussians/score_gan.yaml``: its steps, K,
@@ -16,13 +16,10 @@ is scored like ``ipm evaluate`` (10,000 samples against fresh data, same seeds).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from experiments import CONFIGS
 
 #: the issue's reference figures for Score GAN (official code, seed 0)
 REFERENCE = {"mmd2": 1.0e-2, "off_mode_fraction": 0.050}
@@ -32,15 +29,15 @@ def run_seed(seed: int, steps: int | None, every: int, n_eval: int) -> list[dict
     import torch
     from tqdm.auto import tqdm
 
-    from ipm.cli import EVAL_SEED, gaussian_metrics
     from ipm.data import dataset
     from ipm.engine import load_config
     from ipm.engine.trainer import make_adam
+    from ipm.evaluate import EVAL_SEED, gaussian_metrics
     from ipm.flows import ExactScore
     from ipm.models import ScoreGAN, StepContext
 
     over = [f"seed={seed}", f"eval.n_samples={n_eval}", f"eval.w2_n={min(2000, n_eval)}"]
-    cfg = load_config(ROOT / "experiments/configs/gaussians/score_gan.yaml", over)
+    cfg = load_config(CONFIGS / "gaussians/score_gan.yaml", over)
     torch.set_num_threads(cfg.train.threads)
     steps = steps or cfg.train.steps
     dist = dataset(cfg.data)
@@ -105,7 +102,7 @@ def table(runs: dict[int, list[dict]]) -> str:
 
 
 def main(argv=None) -> dict:
-    from experiments._report import Report
+    from ipm.report import Report
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])

@@ -1,6 +1,6 @@
 """The paper's Table 3 layout for all six models, on the Gaussians, digits and MNIST.
 
-    OMP_WAIT_POLICY=PASSIVE IPM_MNIST_DIR=/path/to/mnist python experiments/table3.py \
+    OMP_WAIT_POLICY=PASSIVE IPM_MNIST_DIR=/path/to/mnist python -m experiments.table3 \
         [--data gaussians digits mnist] [--quick] [--runs runs] [--inception-weights FILE] \
         [--out docs/results/table3]
 
@@ -24,17 +24,15 @@ orientation only: a classifier-FID is a different quantity and is never compared
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from experiments._report import Report  # noqa: E402
-from experiments._runs import cached_evaluation, ensure_run  # noqa: E402
+from experiments import ROOT
+from experiments.runs import CONFIG_DIRS, config
+from ipm.engine import ensure_run
+from ipm.evaluate import cached_evaluation
+from ipm.report import Report
 
 MODELS = ("edm", "discr_flow", "gan", "score_gan", "sd_flow", "dmmd")
 TITLES = {
@@ -46,7 +44,6 @@ TITLES = {
     "dmmd": "DMMD",
     "noise": "noise (reference)",
 }
-CONFIG_DIRS = {"gaussians": "gaussians", "digits": "digits-cpu", "mnist": "mnist-cpu"}
 # the paper's Table 3 (Inception-FID, its own training budget); not comparable with ours
 PAPER = {
     "MNIST": {"edm": 3, "discr_flow": 4, "gan": 3, "score_gan": 15},
@@ -69,20 +66,20 @@ def run_model(data: str, model: str, a) -> Path:
             "train.checkpoint_every=20",
             "train.log_every=20",
         ]
-    return ensure_run(f"experiments/configs/{d}/{model}.yaml", over, runs / model)
+    return ensure_run(config(data, model), over, runs / model)
 
 
 def noise_reference(data: str, a) -> dict:
     """The image metrics of pure noise, clamp(N(0, I), −1, 1), against the same data images as
     the models (``evaluate_run``'s reference draw): what a model that learned nothing scores in
     this feature space, the scale against which FID, KID and precision/recall are read."""
-    from ipm.cli import EVAL_SEED
     from ipm.data import dataset
     from ipm.engine import load_config
+    from ipm.evaluate import EVAL_SEED
     from ipm.metrics.features import feature_space
     from ipm.metrics.image_quality import image_quality, reference_batches
 
-    cfg = load_config(ROOT / f"experiments/configs/{CONFIG_DIRS[data]}/gan.yaml")
+    cfg = load_config(config(data, "gan"))
     n = 1000 if a.quick else cfg.eval.n_samples
     b, data_set = cfg.eval.feature_batch, dataset(cfg.data)
     n_ref = min(n, len(data_set))
@@ -127,7 +124,7 @@ def evaluate(run: Path, data: str, a) -> dict:
 
 
 def _evaluate(run: Path, data: str, a) -> dict:
-    from ipm.cli import evaluate_run
+    from ipm.evaluate import evaluate_run
 
     n = 1000 if a.quick else None
     if data == "gaussians":

@@ -1,7 +1,7 @@
 """Train the MNIST classifier that ipm ships as the feature space for classifier-FID.
 
     OMP_WAIT_POLICY=PASSIVE IPM_MNIST_DIR=/path/to/mnist \
-        python experiments/train_mnist_classifier.py [--epochs 6] [--seed 0]
+        python -m experiments.train_mnist_classifier [--epochs 6] [--seed 0]
 
 Trains :class:`ipm.metrics.classifier.MNISTClassifier` on the 60,000 training images (padded to
 32×32, in [−1, 1], random shifts of up to 2 px), prints the test accuracy on the 10,000 test
@@ -128,7 +128,7 @@ def main(argv=None) -> dict:
         "threads": a.threads,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
         "host": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
-        "command": "python experiments/train_mnist_classifier.py " + " ".join(sys.argv[1:]),
+        "command": "python -m experiments.train_mnist_classifier " + " ".join(sys.argv[1:]),
     }
     save_atomic(net.state_dict(), a.out)
     a.out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")

@@ -1,8 +1,12 @@
-"""``ipm`` command line: train, sample, evaluate (and the README demo).
+"""The ``ipm`` command: train, sample and evaluate runs; sweep a config over seeds, compare
+two sets of seeds, draw learning curves; and the README's demo.
 
 ipm train CONFIG.yaml [--set key.path=value ...] [--out RUN_DIR] [--resume]
 ipm sample RUN_DIR --n N [--nfe K] [--out FILE.npz]
 ipm evaluate RUN_DIR [--nfe K] [--stop K] [--features SPACE] [--feature-weights FILE]
+ipm sweep CONFIG.yaml --seeds 0 1 2 [--set 'k=v{seed}'] [--reference mmd2=1e-2 ...] [--jobs 2]
+ipm compare A.json 'B.json:path/*/to' [--labels A B] [--reference mmd2=1e-2 ...] [--out DIR]
+ipm curves RUN_DIR [RUN_DIR ...] --out DIR [--reference-mmd2 M --reference-seconds S]
 ipm demo [--out DIR]
 """
 
@@ -16,9 +20,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["EVAL_SEED", "main"]
-
-EVAL_SEED = 1234  # ``ipm evaluate``'s default seed: its samples and its draw of reference data
+__all__ = ["main"]
 
 
 def _train(args) -> int:
@@ -52,168 +54,9 @@ def _sample(args) -> int:
     return 0
 
 
-def _evaluate_images(cfg, model, payload, run_dir, g, sample_kw, seed, threads, space, weights):
-    """Image runs: a sample grid, then FID/KID/precision-recall against the run's data set.
-
-    Samples are drawn ``eval.feature_batch`` at a time and streamed through the feature network,
-    so no more than one batch of images is held (plus ``eval.keep_features`` feature rows).
-    """
-    import os
-
-    from .data import dataset
-    from .engine.figures import image_grid
-    from .metrics.features import feature_space
-    from .metrics.image_quality import image_quality, reference_batches
-    from .metrics.inception import INCEPTION_ENV
-
-    name = space or cfg.eval.features
-    weights = weights or cfg.eval.feature_weights or None
-    if name == "auto":
-        grey = model.shape[0] == 1
-        has_inception = bool(weights or os.environ.get(INCEPTION_ENV))
-        name = "classifier" if grey else ("inception" if has_inception else "none")
-    n = cfg.eval.n_samples if name != "none" else cfg.eval.grid
-    pool = model.max_samples  # a particle pool: all of it at most, drawn once (no repeats)
-    if pool is not None:
-        n = min(n, pool)
-    b, shape = cfg.eval.feature_batch, tuple(model.shape)
-    clock = {"seconds": 0.0, "nfe": 0}
-
-    def batches():
-        if pool is not None:
-            out = model.sample(n, generator=g, **sample_kw)
-            yield out, out.x.split(b)
-            return
-        done = 0
-        while done < n:
-            k = min(b, n - done)
-            out = model.sample(k, generator=g, **sample_kw)
-            yield out, (out.x,)
-            done += k
-
-    def draw():
-        first = True
-        it = batches()
-        while True:
-            t0 = time.perf_counter()
-            with torch.no_grad():
-                nxt = next(it, None)
-            clock["seconds"] += time.perf_counter() - t0
-            if nxt is None:
-                return
-            out, parts = nxt
-            clock["nfe"] = out.nfe
-            for x in parts:
-                if first:
-                    m = min(cfg.eval.grid, x.shape[0])
-                    image_grid(x[:m], shape, run_dir / "samples.png", max(1, int(m**0.5)))
-                    first = False
-                yield x.reshape(x.shape[0], *shape)
-
-    res = {"data": cfg.data.name, "grid": "samples.png"}
-    device = next(next(iter(model.networks.values())).parameters()).device
-    if name == "none":
-        for _ in draw():
-            pass
-        res["feature_space"] = "none (no feature network for these images; set eval.features)"
-    else:
-        data = dataset(cfg.data)
-        n_ref = min(n, len(data))
-        ref = reference_batches(data, n_ref, b, seed)
-        res |= image_quality(
-            feature_space(name, weights, device),
-            draw(),
-            ref,
-            n_samples=n,
-            n_reference=n_ref,
-            keep=cfg.eval.keep_features,
-            seed=seed,
-        )
-    return res | {
-        "nfe": clock["nfe"],
-        "sample_seconds": clock["seconds"],
-        "train_seconds_per_step": float(payload["train_seconds"])
-        / max(int(payload["timed_steps"]), 1),
-        "steps": int(payload["step"]),
-        "n_samples": n,
-        **({"pool_size": pool} if pool is not None else {}),
-        "threads": threads,
-    }
-
-
-def evaluate_run(
-    run_dir: str | Path,
-    *,
-    nfe: int | None = None,
-    stop: int | None = None,
-    seed: int = EVAL_SEED,
-    threads: int = 1,
-    features: str | None = None,
-    feature_weights: str | None = None,
-    model_overrides: dict | None = None,
-    n_samples: int | None = None,
-) -> dict:
-    """Sample ``eval.n_samples`` points and compare them with the data: W2/MMD²/modes on the
-    Gaussians (issue 4's metrics); a grid and FID/KID/precision-recall on images."""
-    from .engine import load_run
-
-    torch.set_num_threads(threads)
-    run_dir = Path(run_dir)
-    cfg, model, payload = load_run(run_dir)
-    if model_overrides:  # e.g. {"sampler": "euler"}: sample the trained networks differently
-        import dataclasses
-
-        model.cfg = dataclasses.replace(model.cfg, **model_overrides)
-    if n_samples is not None:
-        import dataclasses
-
-        cfg = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, n_samples=n_samples))
-    g = torch.Generator().manual_seed(seed)
-    kw = {"stop": stop} if stop is not None else {}
-    if cfg.data.name != "gaussians":
-        kw["nfe"] = nfe
-        return _evaluate_images(
-            cfg, model, payload, run_dir, g, kw, seed, threads, features, feature_weights
-        )
-    t0 = time.perf_counter()
-    with torch.no_grad():
-        s = model.sample(cfg.eval.n_samples, generator=g, nfe=nfe, **kw)
-    secs = time.perf_counter() - t0
-    common = {
-        "nfe": s.nfe,
-        "sample_seconds": secs,
-        "train_seconds_per_step": float(payload["train_seconds"])
-        / max(int(payload["timed_steps"]), 1),
-        "steps": int(payload["step"]),
-        "n_samples": cfg.eval.n_samples,
-        "threads": threads,
-    }
-    return {**gaussian_metrics(cfg, s.x, seed), **common}
-
-
-def gaussian_metrics(cfg, x: torch.Tensor, seed: int = EVAL_SEED) -> dict:
-    """Issue 4's 2-D metrics of samples ``x`` against ``cfg.eval.n_samples`` fresh data points
-    (W2, MMD², modes, off-mode; settings from ``cfg.eval``), with ``ipm evaluate``'s seeds."""
-    from .data import dataset
-    from .metrics import evaluate_samples
-
-    dist = dataset(cfg.data)
-    fresh = dist.sample(cfg.eval.n_samples, generator=torch.Generator().manual_seed(seed + 1))
-    m = evaluate_samples(
-        x.detach().cpu().float(),
-        fresh,
-        dist.means.float(),
-        cfg.data.std,
-        w2_n=cfg.eval.w2_n,
-        w2_draws=cfg.eval.w2_draws,
-        bandwidth=cfg.eval.mmd_bandwidth,
-        generator=torch.Generator().manual_seed(seed + 2),
-        log_prob=dist.log_prob,
-    )
-    return m.as_dict()
-
-
 def _evaluate(args) -> int:
+    from .evaluate import evaluate_run
+
     res = evaluate_run(
         args.run_dir,
         nfe=args.nfe,
@@ -237,17 +80,79 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _sweep(args) -> int:
+    from .sweeps import parse_reference, sweep
+
+    sweep(
+        args.config,
+        args.seeds,
+        args.set,
+        parse_reference(args.reference),
+        runs_dir=args.runs,
+        out=args.out,
+        jobs=args.jobs,
+        threads=args.threads,
+        quick=args.quick,
+    )
+    out = args.out or args.runs or Path("runs") / "sweeps" / Path(args.config).stem
+    print((Path(out) / "README.md").read_text())
+    return 0
+
+
+def _compare(args) -> int:
+    from .compare import compare, load_set, markdown
+    from .report import Report
+    from .sweeps import SHOWN, parse_reference
+
+    if args.labels[0] == args.labels[1]:
+        raise ValueError(f"--labels: the two labels must differ, got {args.labels}")
+    reference = parse_reference(args.reference)
+    a, b = load_set(args.a), load_set(args.b)
+    metrics = args.metrics or list(reference)
+    if not metrics:
+        common = set.intersection(*(set(m) for m in (*a.values(), *b.values())))
+        metrics = [k for k in SHOWN if k in common]
+    res = compare(a, b, metrics, reference, tuple(args.labels))
+    text = markdown(res, (args.a, args.b))
+    if args.out is not None:
+        text = Report("compare_seeds", args.out, "–").write(res, text).read_text()
+    print(text)
+    return 0
+
+
+def _curves(args) -> int:
+    from .curves import learning_curves, table
+
+    res = learning_curves(
+        args.runs,
+        args.out,
+        threads=args.threads,
+        reference_mmd2=args.reference_mmd2,
+        reference_seconds=args.reference_seconds,
+    )
+    print(table(res))
+    print(f"-> {Path(args.out) / 'curves.json'}, {Path(args.out) / 'curves.png'}")
+    return 0
+
+
 def _demo(args) -> int:
-    from .__main__ import demo
+    from .demo import demo
 
     demo(Path(args.out), args.steps)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="ipm", description="Generative particle models.")
+    p = argparse.ArgumentParser(
+        prog="ipm", description="Generative particle models (Franceschi et al. 2023)."
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
-    t = sub.add_parser("train", help="train a model from a YAML config")
+    t = sub.add_parser(
+        "train",
+        help="train a model from a YAML config",
+        description="Train into a run directory (config.yaml, meta.json, log.jsonl, "
+        "checkpoints/last.pt, figures/); --resume continues bit-identically.",
+    )
     t.add_argument("config")
     t.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE")
     t.add_argument("--out", help="run directory (default runs/<config name>)")
@@ -271,11 +176,77 @@ def main(argv: list[str] | None = None) -> int:
         help="images: feature space of FID/KID/P&R (default: eval.features)",
     )
     e.add_argument("--feature-weights", default=None, help="weights file of the feature network")
+    w = sub.add_parser(
+        "sweep",
+        help="train and evaluate one config over seeds: medians, ranges, seeds meeting figures",
+        description="Train CONFIG once per seed (finished runs are reused, partial ones "
+        "resumed), evaluate each like `ipm evaluate`, and write seed_sweep.json, README.md and "
+        "seed_sweep.png: per metric the median and range, and how many seeds meet --reference.",
+    )
+    w.add_argument("config", help="a YAML run config")
+    w.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    w.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="an override for every seed; {seed} is replaced by the seed",
+    )
+    w.add_argument(
+        "--reference",
+        nargs="*",
+        default=[],
+        metavar="METRIC=FIGURE",
+        help="figures a seed meets at or below (at or above where higher is better)",
+    )
+    w.add_argument("--runs", type=Path, default=None, help="default runs/sweeps/<config name>")
+    w.add_argument("--out", type=Path, default=None, help="report directory (default --runs)")
+    w.add_argument("--jobs", type=int, default=1, help="seeds trained at once (processes)")
+    w.add_argument("--threads", type=int, default=1, help="evaluation threads")
+    w.add_argument("--quick", action="store_true", help="40 steps per seed, 1,000 samples")
+    c = sub.add_parser(
+        "compare",
+        help="two sets of per-seed metrics side by side, with a Mann-Whitney test",
+        description="Per metric the median and range of each set and the two-sided "
+        "Mann-Whitney U p-value; per set the seeds meeting --reference. A set is FILE[:PATH], "
+        "PATH a /-separated path to the per-seed metrics with one * for the seeds (default "
+        "runs/*, a seed_sweep.json).",
+    )
+    c.add_argument("a", help="FILE[:PATH] of the first set")
+    c.add_argument("b", help="FILE[:PATH] of the second set")
+    c.add_argument("--labels", nargs=2, default=["A", "B"], metavar=("A", "B"))
+    c.add_argument("--metrics", nargs="+", default=None, help="default: the --reference keys")
+    c.add_argument("--reference", nargs="*", default=[], metavar="METRIC=FIGURE")
+    c.add_argument(
+        "--out", type=Path, default=None, help="also write compare_seeds.json, README.md"
+    )
+    v = sub.add_parser(
+        "curves",
+        help="quality against training seconds over a run's kept checkpoints",
+        description="Evaluate every kept checkpoint (train with --set train.keep_every=K) and "
+        "write curves.json and curves.png: MMD2 and the off-mode fraction against training "
+        "seconds. With --reference-mmd2 M [--reference-seconds S], per run the first "
+        "checkpoint at or below M, the first from which every later one stays there, and "
+        "whether each came within S/2.",
+    )
+    v.add_argument("runs", nargs="+", type=Path)
+    v.add_argument("--out", type=Path, required=True)
+    v.add_argument("--threads", type=int, default=1)
+    v.add_argument("--reference-mmd2", type=float, default=None)
+    v.add_argument("--reference-seconds", type=float, default=None)
     d = sub.add_parser("demo", help="the README's two examples, with a figure")
     d.add_argument("--out", default="demo_out")
     d.add_argument("--steps", type=int, default=1000, help="Int-PM training steps")
     args = p.parse_args(argv)
-    fn = {"train": _train, "sample": _sample, "evaluate": _evaluate, "demo": _demo}[args.cmd]
+    fn = {
+        "train": _train,
+        "sample": _sample,
+        "evaluate": _evaluate,
+        "sweep": _sweep,
+        "compare": _compare,
+        "curves": _curves,
+        "demo": _demo,
+    }[args.cmd]
     try:
         return fn(args)
     except (ValueError, FileNotFoundError, FileExistsError, RuntimeError, ImportError) as e:

@@ -145,7 +145,7 @@ def test_table3_quick(tmp_path, capsys):
     )
     assert "evaluation reused" not in capsys.readouterr().out
     # a finished run is reused only with the same config
-    from experiments._runs import ensure_run
+    from ipm.engine import ensure_run
 
     with pytest.raises(ValueError, match="another config"):
         ensure_run(
@@ -170,40 +170,22 @@ def test_table3_noise_reference_is_far_from_the_digits_and_labelled():
     assert "noise (reference)" in md and "never alone" in md
 
 
-def test_bench_models_times_a_reference_in_the_same_rounds(tmp_path, monkeypatch):
-    """--reference runs the module's steppers right after each ipm model, UNITS steps per ipm
-    step, and reports the reference's mean per ipm step and the ratio."""
-    import experiments.bench_models as bm
+def test_bench_models_times_each_variant_in_rounds(tmp_path, monkeypatch):
+    """Every variant is timed its number of steps per round; the JSON rows carry the medians,
+    means and the official implementation's figure for the paper's models."""
+    import benchmarks.models as bm
 
-    monkeypatch.setattr(bm, "VARIANTS", [("edm", "edm.yaml", [], 3)])
-    ref = tmp_path / "ref.py"
-    ref.write_text(
-        "import time\n"
-        "CALLS = []\n"
-        "UNITS = {'edm': 2}\n"
-        "def steppers(seed):\n"
-        "    def fn():\n"
-        "        CALLS.append(1)\n"
-        "        time.sleep(0.004)\n"
-        "    return {'edm': fn}\n"
-    )
+    monkeypatch.setattr(bm, "VARIANTS", [("edm", "edm.yaml", [], 3), ("gan", "gan.yaml", [], 2)])
     out = tmp_path / "b.json"
-    args = ["--rounds", "2", "--warmup", "1", "--reference", str(ref), "--json", str(out)]
-    assert bm.main(args) == 0
-    (row,) = json.loads(out.read_text())
-    assert row["steps_timed"] == 6
-    assert row["side_by_side_reference_steps_per_ipm_step"] == 2
-    assert row["side_by_side_reference_mean_s_per_step"] >= 2 * 0.004  # two 4 ms steps
-    want = row["mean_s_per_step"] / row["side_by_side_reference_mean_s_per_step"]
-    assert row["side_by_side_ratio"] == pytest.approx(want)
-    bad = tmp_path / "bad.py"
-    bad.write_text("x = 1\n")
-    with pytest.raises(SystemExit, match="steppers"):
-        bm.main(["--rounds", "1", "--reference", str(bad)])
+    assert bm.main(["--rounds", "2", "--warmup", "1", "--json", str(out)]) == 0
+    rows = {r["model"]: r for r in json.loads(out.read_text())}
+    assert rows["edm"]["steps_timed"] == 6 and rows["gan"]["steps_timed"] == 4
+    for r in rows.values():
+        assert 0 < r["median_s_per_step"] and r["reference_s_per_step"] == bm.REFERENCE[r["model"]]
 
 
 def test_learning_curves_stays_below_ignores_a_single_dip():
-    from experiments.learning_curves import stays_below
+    from ipm.curves import stays_below
 
     rows = [
         {"steps": s, "mmd2": m}
@@ -233,7 +215,7 @@ def test_score_gan_oracle_quick(tmp_path):
 
 def test_seed_sweep_helpers():
     """{seed} substitution, reference parsing and the direction of each figure."""
-    from experiments.seed_sweep import meets, parse_reference, seed_overrides, summarize
+    from ipm.sweeps import meets, parse_reference, seed_overrides, summarize
 
     over = seed_overrides(["model.edm_checkpoint=runs/edm/seed{seed}", "train.ema=0.9"], 3, False)
     assert over == ["seed=3", "model.edm_checkpoint=runs/edm/seed3", "train.ema=0.9"]
@@ -255,18 +237,13 @@ def test_seed_sweep_helpers():
 def test_seed_sweep_quick(tmp_path, monkeypatch):
     """Two GAN seeds train and are scored like ipm evaluate; the counts of seeds meeting each
     figure follow the per-seed metrics; a second sweep reuses the runs and their evaluations."""
-    import ipm.cli
-    from experiments.seed_sweep import main
+    import ipm.sweeps
+    from ipm.sweeps import sweep
 
-    argv = [
-        "experiments/configs/gaussians/gan.yaml",
-        "--seeds", "0", "1",
-        "--quick",
-        "--runs", str(tmp_path / "runs"),
-        "--out", str(tmp_path / "out"),
-        "--reference", "mmd2=10", "modes_covered=6",
-    ]  # fmt: skip
-    res = main(argv)
+    config = "experiments/configs/gaussians/gan.yaml"
+    kw = {"runs_dir": tmp_path / "runs", "quick": True}
+    ref = {"mmd2": 10.0, "modes_covered": 6}
+    res = sweep(config, [0, 1], reference=ref, out=tmp_path / "out", **kw)
     assert set(res["runs"]) == {0, 1}
     assert res["runs"][0] != res["runs"][1]  # different seeds, different samples
     assert res["n_meeting"] == {"mmd2": 2, "modes_covered": 0} and res["n_meeting_all"] == 0
@@ -281,26 +258,26 @@ def test_seed_sweep_quick(tmp_path, monkeypatch):
     def no_eval(*a, **k):
         raise AssertionError("the cached evaluation should have been reused")
 
-    monkeypatch.setattr(ipm.cli, "evaluate_run", no_eval)
-    again = main(argv[:-3] + ["--out", str(tmp_path / "out2")])
+    monkeypatch.setattr(ipm.sweeps, "evaluate_run", no_eval)
+    again = sweep(config, [0, 1], out=tmp_path / "out2", **kw)
     assert again["runs"] == res["runs"]
     assert "Each seed trains with 1 thread(s)" in (tmp_path / "out2/README.md").read_text()
     monkeypatch.undo()
     # two processes: seed 0 is reused as it stands, seed 2 trains in a worker
-    par = main(argv[:1] + ["--seeds", "0", "2", "--jobs", "2"] + argv[4:-3])
+    par = sweep(config, [0, 2], jobs=2, out=tmp_path / "out3", **kw)
     assert par["runs"][0] == res["runs"][0]
     assert par["runs"][2] != res["runs"][0]
     assert (tmp_path / "runs/seed2/checkpoints/last.pt").is_file()
     # a bad override is refused before any seed trains
     with pytest.raises(Exception, match="train.bogus"):
-        main(argv[:1] + ["--seeds", "7", "--set", "train.bogus=1", "--runs", str(tmp_path / "r7")])
+        sweep(config, [7], ["train.bogus=1"], runs_dir=tmp_path / "r7", quick=True)
     assert not (tmp_path / "r7").exists()
 
 
 def test_compare_seeds_selects_the_seeds_at_a_path(tmp_path):
     """``FILE:PATH`` reads the per-seed dicts under one ``*``, skipping keys that are not seeds;
     a missing key or a path without exactly one ``*`` is named in the error."""
-    from experiments.compare_seeds import load_set, select, split_spec
+    from ipm.compare import load_set, select, split_spec
 
     data = {"ref": {"0": {"final": {"m": 1.0}}, "0_stop14": {}, "2": {"final": {"m": 3.0}}}}
     assert select(data, "ref/*/final") == {0: {"m": 1.0}, 2: {"m": 3.0}}
@@ -325,7 +302,7 @@ def test_compare_seeds_statistics():
     (modes_covered: higher is better)."""
     from scipy.stats import mannwhitneyu
 
-    from experiments.compare_seeds import compare
+    from ipm.compare import compare
 
     a = {s: {"mmd2": v, "modes_covered": 5} for s, v in enumerate([1.0, 2.0, 3.0, 10.0])}
     b = {s: {"mmd2": v, "modes_covered": 4 + s % 2} for s, v in enumerate([4.0, 5.0, 6.0])}
@@ -350,25 +327,23 @@ def test_compare_seeds_statistics():
         compare(a, {0: {"modes_covered": 5}}, ["mmd2"], {})
 
 
-def test_compare_seeds_reproduces_the_committed_discr_flow_comparison(tmp_path):
-    """The sixteen-seed Discriminator Flow comparison quoted in docs/results/gaussians/README.md,
-    recomputed from the committed per-seed metrics."""
-    from experiments.compare_seeds import main
+def test_ipm_compare_writes_the_comparison(tmp_path, capsys):
+    """``ipm compare A B:PATH`` reads two sets, prints the table and writes the report."""
+    from ipm.cli import main
 
-    g = "docs/results/gaussians"
-    res = main([
-        f"{g}/seed_sweeps/discr_flow/seed_sweep.json",
-        f"{g}/discr_flow_seeds.json:reference/*/final",
-        "--labels", "ipm", "reference",
-        "--reference", "mmd2=8.7e-3", "off_mode_fraction=0.010", "modes_covered=5",
-        "--out", str(tmp_path),
-    ])  # fmt: skip
-    assert res["seeds"] == {"ipm": list(range(16)), "reference": list(range(16))}
-    assert round(res["metrics"]["mmd2"]["mann_whitney_p"], 2) == 0.66
-    assert round(res["metrics"]["off_mode_fraction"]["mann_whitney_p"], 2) == 0.61
-    assert res["meeting"]["ipm"]["all"] == [4, 7, 14]
-    assert res["meeting"]["reference"]["all"] == [1, 4, 9]
-    text = (tmp_path / "README.md").read_text()
-    assert text.startswith("# compare_seeds") and text.count("**3 of 16**") == 2
-    saved = json.loads((tmp_path / "compare_seeds.json").read_text())
-    assert saved["labels"] == ["ipm", "reference"] and saved["mode"] == "full"
+    a = {"runs": {str(s): {"mmd2": v, "modes_covered": 5} for s, v in enumerate([1, 2, 3])}}
+    b = {"ref": {str(s): {"final": {"mmd2": v, "modes_covered": 5}} for s, v in enumerate([4, 5])}}
+    (tmp_path / "a.json").write_text(json.dumps(a))
+    (tmp_path / "b.json").write_text(json.dumps(b))
+    args = ["compare", str(tmp_path / "a.json"), f"{tmp_path / 'b.json'}:ref/*/final"]
+    args += ["--labels", "ipm", "ref", "--reference", "mmd2=2.5", "--out", str(tmp_path / "o")]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "| mmd2 | 2 (1 – 3) | 4.5 (4 – 5) |" in text
+    assert "**2 of 3**" in text and "**0 of 2**" in text
+    saved = json.loads((tmp_path / "o/compare_seeds.json").read_text())
+    assert saved["seeds"] == {"ipm": [0, 1, 2], "ref": [0, 1]}
+    assert (
+        main(["compare", str(tmp_path / "a.json"), str(tmp_path / "a.json"), "--labels", "x", "x"])
+        == 2
+    )

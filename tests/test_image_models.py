@@ -141,7 +141,7 @@ def test_cpu_config_two_steps_at_batch_2(folder, model_name, roots):
 
 def test_evaluate_a_particle_pool_uses_each_particle_once(tmp_path, roots):
     """An SD-flow pool of 8 particles: evaluation at 20 samples uses the 8, once each."""
-    from ipm.cli import evaluate_run
+    from ipm.evaluate import evaluate_run
 
     cfg = load_config(
         ROOT / "experiments/configs/mnist-cpu/sd_flow.yaml",

@@ -9,7 +9,7 @@ from .config import (
     load_config,
     saved_run_config,
 )
-from .trainer import NonFiniteError, TrainResult, load_run, train
+from .trainer import NonFiniteError, TrainResult, ensure_run, load_run, train
 
 __all__ = [
     "CheckpointError",
@@ -17,6 +17,7 @@ __all__ = [
     "RunConfig",
     "TrainConfig",
     "config_from_dict",
+    "ensure_run",
     "load_config",
     "saved_run_config",
     "NonFiniteError",

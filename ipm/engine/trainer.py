@@ -34,12 +34,13 @@ import torch
 from ..config import ConfigError, to_dict
 from ..data import data_shape, dataset
 from ..flows import DenoiserScore
-from ..models import MODELS, GenerativeModel, StepContext, build_model
+from ..models import GenerativeModel, StepContext, build_model, models
 from .checkpoint import LAST, CheckpointError, load_checkpoint, save_checkpoint
-from .config import RunConfig, saved_run_config
+from .config import RunConfig, load_config, saved_run_config
 
 __all__ = [
     "NonFiniteError",
+    "ensure_run",
     "TrainResult",
     "load_data_score",
     "load_run",
@@ -433,4 +434,26 @@ def model_inputs(cfg: RunConfig, shape: tuple[int, ...]) -> dict:
     """The constructor arguments ``cfg``'s model takes from outside its run
     (:attr:`~ipm.models.GenerativeModel.inputs`), loaded from the paths its config names."""
     loaders = {"data_score": lambda: load_data_score(cfg.model.edm_checkpoint, shape)}
-    return {name: loaders[name]() for name in MODELS[cfg.model.name].inputs}
+    return {name: loaders[name]() for name in models()[cfg.model.name].inputs}
+
+
+def ensure_run(config: str | Path, overrides: list[str], run: str | Path) -> Path:
+    """Train ``config`` with ``overrides`` into ``run``, unless ``run`` already holds all its
+    steps; a partial run is resumed, and a run of another config is refused (naming the keys
+    that differ)."""
+    run = Path(run)
+    cfg = load_config(config, overrides)
+    last = run / "checkpoints" / LAST
+    if not last.is_file():
+        train(cfg, run)
+        return run
+    payload = load_checkpoint(last)
+    diff = _resume_mismatch(saved_config(payload), to_dict(cfg))
+    if diff:
+        raise ValueError(
+            f"{run} holds a run of another config ({'; '.join(diff)}); choose another run "
+            "directory or delete it"
+        )
+    if int(payload["step"]) < cfg.train.steps:
+        train(cfg, run, resume=True)
+    return run

@@ -1,5 +1,9 @@
 """The paper's models as compositions of a flow and an optional generator (Table 1).
 
+A model is one module: its config (a :class:`~ipm.config.ModelConfig`) and its class (a
+:class:`GenerativeModel` with the config's ``name``), found by :func:`build_model` once the
+module is imported here.
+
 ======================  ===========================================  ==================
 model                   flow (h_ρ)                                   generator
 ======================  ===========================================  ==================
@@ -39,24 +43,25 @@ __all__ = [
     "ScoreGANConfig",
     "StepContext",
     "build_model",
+    "models",
 ]
 
-MODELS: dict[str, type[GenerativeModel]] = {
-    "edm": EDM,
-    "gan": GAN,
-    "score_gan": ScoreGAN,
-    "discr_flow": DiscriminatorFlowModel,
-    "sd_flow": SDFlow,
-    "dmmd": DMMD,
-}
+
+def models() -> dict[str, type[GenerativeModel]]:
+    """Every model class by its config's ``model.name``."""
+    out, stack = {}, list(GenerativeModel.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        out[cls.name] = cls
+    return out
 
 
 def build_model(cfg, shape: int | tuple[int, ...], **inputs) -> GenerativeModel:
     """The model of a run config's ``cfg.model`` (batch ``cfg.train.batch_size``) for data of
-    shape ``shape`` (D, or (C, H, W) for images;
-    networks on the CPU); ``inputs`` are the constructor arguments a model takes from outside
+    shape ``shape`` (D, or (C, H, W) for images; networks on the CPU); ``inputs`` are the constructor arguments a model takes from outside
     its run (:attr:`GenerativeModel.inputs`, e.g. the Score GAN's ``data_score``)."""
-    cls = MODELS[cfg.model.name]
+    cls = models()[cfg.model.name]
     unknown = sorted(set(inputs) - set(cls.inputs))
     if unknown:
         raise TypeError(

@@ -1,7 +1,7 @@
 """Parameter counts and forward/backward time per batch of the MNIST configs' networks on CPU
 (a benchmark, not a test).
 
-    OMP_WAIT_POLICY=PASSIVE python experiments/bench_nets.py [--batch B] [--reps 5] [--threads 1] [--json FILE]
+    OMP_WAIT_POLICY=PASSIVE python -m benchmarks.nets [--batch B] [--reps 5] [--threads 1] [--json FILE]
 
 Every network of ``experiments/configs/mnist/*.yaml`` is built as ``ipm train`` builds it, on
 flat MNIST particles (1×32×32), and timed on a random batch (the config's batch size unless
@@ -15,13 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 SHAPE = (1, 32, 32)
 

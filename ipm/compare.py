@@ -1,45 +1,21 @@
-"""Two sets of per-seed results side by side: per metric the median and range of each, a
-two-sided Mann–Whitney U test between them, and how many seeds of each meet reference figures.
-
-    python experiments/compare_seeds.py \
-        docs/results/gaussians/seed_sweeps/discr_flow/seed_sweep.json \
-        'docs/results/gaussians/discr_flow_seeds.json:reference/*/final' \
-        --labels ipm reference --reference mmd2=8.7e-3 off_mode_fraction=0.010 modes_covered=5
+"""Two sets of per-seed results side by side (``ipm compare``): per metric the median and
+range of each, a two-sided Mann–Whitney U test between them, and how many seeds of each meet
+reference figures.
 
 A set is ``FILE[:PATH]``: a JSON file and a ``/``-separated path to the per-seed metrics, in
 which one ``*`` stands for the seeds (keys that are integers; other keys beside them, such as
-``0_stop14``, are skipped). The default path is ``runs/*``, which reads a
-``seed_sweep.json`` (``experiments/seed_sweep.py``).
-
-Where a claim compares two implementations, or a model with and without an option, on a few
-seeds each, this is the test to run: one seed of an adversarial model is one draw from a wide
-distribution (``docs/results/gaussians/README.md``). A seed meets a figure as in
-``seed_sweep.py``: at most the figure, or at least it where higher is better.
-
-Prints a markdown table; ``--out DIR`` also writes ``DIR/compare_seeds.json`` and
-``DIR/README.md``.
+``0_stop14``, are skipped). The default path is ``runs/*``, which reads a ``seed_sweep.json``
+(:mod:`ipm.sweeps`). A seed meets a figure as in :func:`ipm.sweeps.meets`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from .sweeps import figures_text, fmt, seeds_meeting, spread
 
-from experiments._report import Report  # noqa: E402
-from experiments.seed_sweep import (  # noqa: E402
-    SHOWN,
-    _fmt,
-    figures_text,
-    parse_reference,
-    seeds_meeting,
-    spread,
-)
+__all__ = ["compare", "load_set", "mann_whitney", "markdown", "select", "split_spec"]
 
 DEFAULT_PATH = "runs/*"
 
@@ -150,7 +126,7 @@ def markdown(res: dict, specs: tuple[str, str]) -> str:
     ]
     for k, r in res["metrics"].items():
         cells = [
-            f"{_fmt(r[lab]['median'])} ({_fmt(r[lab]['min'])} – {_fmt(r[lab]['max'])})"
+            f"{fmt(r[lab]['median'])} ({fmt(r[lab]['min'])} – {fmt(r[lab]['max'])})"
             for lab in (la, lb)
         ]
         lines.append(f"| {k} | {cells[0]} | {cells[1]} | {r['mann_whitney_p']:.2g} |")
@@ -165,33 +141,3 @@ def markdown(res: dict, specs: tuple[str, str]) -> str:
                 f"(seeds {m['all']}); per figure: {per}."
             )
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("a", help="FILE[:PATH] of the first set (default path runs/*)")
-    p.add_argument("b", help="FILE[:PATH] of the second set")
-    p.add_argument("--labels", nargs=2, default=["A", "B"], metavar=("A", "B"))
-    p.add_argument("--metrics", nargs="+", default=None, help="default: the --reference keys")
-    p.add_argument("--reference", nargs="*", default=[], metavar="METRIC=FIGURE")
-    p.add_argument("--out", type=Path, default=None)
-    args = p.parse_args(argv)
-    if args.labels[0] == args.labels[1]:
-        raise ValueError(f"--labels: the two labels must differ, got {args.labels}")
-    reference = parse_reference(args.reference)
-    a, b = load_set(args.a), load_set(args.b)
-    metrics = args.metrics or list(reference)
-    if not metrics:
-        common = set.intersection(*(set(m) for m in (*a.values(), *b.values())))
-        metrics = [k for k in SHOWN if k in common]
-    res = compare(a, b, metrics, reference, tuple(args.labels))
-    text = markdown(res, (args.a, args.b))
-    if args.out is not None:
-        report = Report("compare_seeds", args.out, 0, False)
-        text = report.write(res, text).read_text()
-    print(text)
-    return res
-
-
-if __name__ == "__main__":
-    main()

@@ -1,48 +1,36 @@
 """Quality over training seeds: one config trained and evaluated, like ``ipm train`` and
-``ipm evaluate``, once per seed. It reports the median and the range, and how many seeds meet
-a set of reference figures.
+``ipm evaluate``, once per seed (``ipm sweep``); the median and range of every metric, and how
+many seeds meet a set of reference figures.
 
-    OMP_WAIT_POLICY=PASSIVE python experiments/seed_sweep.py experiments/configs/gaussians/edm.yaml \
-        --seeds 0 1 2 3 4 --runs runs/sweeps/edm --jobs 2 \
-        --reference mmd2=4.2e-3 off_mode_fraction=0.036 modes_covered=5 --out DIR
-    OMP_WAIT_POLICY=PASSIVE python experiments/seed_sweep.py experiments/configs/gaussians/score_gan.yaml \
-        --seeds 0 1 2 3 4 --set 'model.edm_checkpoint=runs/sweeps/edm/seed{seed}' \
-        --runs runs/sweeps/score_gan --jobs 2 \
-        --reference mmd2=1.0e-2 off_mode_fraction=0.050 modes_covered=5 --out DIR
-
-One seed of an adversarial or score-difference model is one draw from a wide distribution.
-On the Gaussians, Score GAN's off-mode fraction ranges from 0.055 to 0.229 with the data EDM's
-seed alone (``docs/results/gaussians/README.md``). A figure measured on one seed is read
-against that spread.
-
-``{seed}`` in a ``--set`` value is replaced by each seed, so a Score GAN can be paired with the
-data EDM of its own seed, as the whole paper pipeline would run. Each seed trains into
-``--runs/seed<S>``. A finished run of the same config is reused, a partial one resumed
-(:func:`experiments._runs.ensure_run`). Evaluations are cached beside each run, keyed by the
-checkpoint's bytes. ``--jobs N`` trains N seeds at once, one process each, with the config's
-``train.threads``.
-
-A seed meets a reference figure when its metric is at most the figure, or at least it for the
-metrics where higher is better (``modes_covered``, precision, recall, likelihoods).
-
-Writes ``OUT/seed_sweep.json``, ``OUT/README.md`` and ``OUT/seed_sweep.png``. ``--quick`` trains
-each seed for 40 steps and evaluates 1,000 samples (a smoke test).
+One seed of an adversarial model is one draw from a wide distribution: a claim about a model,
+an option or an implementation rests on several seeds, compared with :mod:`ipm.compare`.
+A seed meets a figure when its metric is at most the figure, or at least it where higher is
+better (:data:`HIGHER_IS_BETTER`).
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import statistics
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import torch
+from tqdm.auto import tqdm
 
-from experiments._report import Report  # noqa: E402
-from experiments._runs import cached_evaluation, ensure_run  # noqa: E402
+from .engine import ensure_run, load_config
+from .evaluate import cached_evaluation, evaluate_run
+from .report import Report
+
+__all__ = [
+    "HIGHER_IS_BETTER",
+    "figures_text",
+    "meets",
+    "parse_reference",
+    "seeds_meeting",
+    "spread",
+    "summarize",
+    "sweep",
+]
 
 HIGHER_IS_BETTER = frozenset(
     {"modes_covered", "precision", "recall", "kde_log_likelihood", "data_log_likelihood"}
@@ -102,7 +90,7 @@ def seeds_meeting(
 def figures_text(reference: dict[str, float]) -> str:
     """``mmd2 ≤ 1.00e-02, modes_covered ≥ 5``: each figure with its direction."""
     return ", ".join(
-        f"{k} {'≥' if k in HIGHER_IS_BETTER else '≤'} {_fmt(v)}" for k, v in reference.items()
+        f"{k} {'≥' if k in HIGHER_IS_BETTER else '≤'} {fmt(v)}" for k, v in reference.items()
     )
 
 
@@ -124,8 +112,6 @@ def summarize(runs: dict[int, dict]) -> dict[str, dict]:
 
 def train_and_evaluate(config: str, over: list[str], run: Path, quick: bool, threads: int):
     """Train (or reuse / resume) one seed's run and evaluate it like ``ipm evaluate``."""
-    from ipm.cli import evaluate_run
-
     ensure_run(config, over, run)
     n = 1000 if quick else None
     settings = {"quick": bool(quick), "threads": threads}
@@ -138,7 +124,7 @@ def train_and_evaluate(config: str, over: list[str], run: Path, quick: bool, thr
     return result
 
 
-def _fmt(v) -> str:
+def fmt(v) -> str:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return str(v)
     if isinstance(v, int) or float(v).is_integer():
@@ -161,14 +147,14 @@ def markdown(res: dict) -> str:
     ]
     for s, m in runs.items():
         ok = res["meets"][s]
-        cells = [_fmt(m[k]) + (" ✓" if ok.get(k) else "") for k in cols]
+        cells = [fmt(m[k]) + (" ✓" if ok.get(k) else "") for k in cols]
         lines.append(
             f"| {s} | "
             + " | ".join(cells)
             + (f" | {'yes' if all(ok.values()) else 'no'} |" if ref else " |")
         )
     for stat in ("median", "min", "max"):
-        cells = [_fmt(res["summary"][k][stat]) if k in res["summary"] else "–" for k in cols]
+        cells = [fmt(res["summary"][k][stat]) if k in res["summary"] else "–" for k in cols]
         lines.append(f"| {stat} | " + " | ".join(cells) + (" | |" if ref else " |"))
     secs = {
         s: m["train_seconds_per_step"] * m["steps"]
@@ -219,71 +205,62 @@ def plot(res: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("config", help="a YAML config (repository-relative or absolute)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--reference", nargs="*", default=[], metavar="METRIC=FIGURE")
-    p.add_argument("--runs", type=Path, default=None, help="default runs/sweeps/<config name>")
-    p.add_argument("--jobs", type=int, default=1, help="seeds trained at once (processes)")
-    p.add_argument("--threads", type=int, default=1, help="evaluation threads")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--out", type=Path, default=None)
-    a = p.parse_args(argv)
-    if a.jobs < 1:
-        raise ValueError(f"--jobs: expected an integer >= 1, got {a.jobs}")
-    if len(set(a.seeds)) != len(a.seeds):
-        raise ValueError(f"--seeds: repeated seeds in {a.seeds}")
-    config = Path(a.config)
-    path = config if config.is_absolute() else ROOT / config
-    if not path.is_file():
+def sweep(
+    config: str | Path,
+    seeds: list[int],
+    sets: list[str] = (),
+    reference: dict[str, float] | None = None,
+    *,
+    runs_dir: str | Path | None = None,
+    out: str | Path | None = None,
+    jobs: int = 1,
+    threads: int = 1,
+    quick: bool = False,
+) -> dict:
+    """Train and evaluate ``config`` once per seed (``--set`` overrides ``sets``, ``{seed}``
+    replaced by each seed), then write ``seed_sweep.json``, ``README.md`` and ``seed_sweep.png``
+    into ``out`` (default: ``runs_dir``, itself by default ``runs/sweeps/<config name>``).
+    Finished runs and their evaluations are reused; ``jobs`` seeds train at once."""
+    if jobs < 1:
+        raise ValueError(f"--jobs: expected an integer >= 1, got {jobs}")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds: repeated seeds in {seeds}")
+    config = Path(config)
+    if not config.is_file():
         raise FileNotFoundError(f"config: no file {config}")
-    reference = parse_reference(a.reference)
-    runs_dir = a.runs or ROOT / "runs" / "sweeps" / config.stem
-    out = a.out or runs_dir
-
-    import torch
-    from tqdm.auto import tqdm
-
-    from ipm.engine import load_config
-
+    reference = reference or {}
+    runs_dir = Path(runs_dir) if runs_dir else Path("runs") / "sweeps" / config.stem
+    out = Path(out) if out else runs_dir
     # the first seed's config, loaded now: a bad --set fails before any seed trains
-    cfg0 = load_config(path, seed_overrides(a.sets, a.seeds[0], a.quick))
-    torch.set_num_threads(a.threads)  # the report's header states the evaluation threads
-    report = Report("seed_sweep", out, a.seeds[0], a.quick)
-    jobs = {
-        s: (
-            str(path),
-            seed_overrides(a.sets, s, a.quick),
-            runs_dir / f"seed{s}",
-            a.quick,
-            a.threads,
-        )
-        for s in a.seeds
+    cfg0 = load_config(config, seed_overrides(sets, seeds[0], quick))
+    torch.set_num_threads(threads)  # the report's header states the evaluation threads
+    report = Report("seed_sweep", out, seeds[0], quick)
+    todo = {
+        s: (str(config), seed_overrides(sets, s, quick), runs_dir / f"seed{s}", quick, threads)
+        for s in seeds
     }
     results: dict[int, dict] = {}
-    if a.jobs == 1:
-        for s in tqdm(a.seeds, desc=f"seed sweep {config.stem}"):
-            results[s] = train_and_evaluate(*jobs[s])
+    if jobs == 1:
+        for s in tqdm(seeds, desc=f"seed sweep {config.stem}"):
+            results[s] = train_and_evaluate(*todo[s])
     else:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        with ProcessPoolExecutor(a.jobs, mp_context=mp.get_context("spawn")) as pool:
-            futs = {pool.submit(train_and_evaluate, *jobs[s]): s for s in a.seeds}
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+            futs = {pool.submit(train_and_evaluate, *todo[s]): s for s in seeds}
             for f in tqdm(as_completed(futs), total=len(futs), desc=f"seed sweep {config.stem}"):
                 results[futs[f]] = f.result()
-    runs = {s: results[s] for s in a.seeds}
+    runs = {s: results[s] for s in seeds}
     ok, per_figure, all_met = seeds_meeting(runs, reference)
     res = {
         "config": str(config),
-        "overrides": a.sets,
-        "seeds": a.seeds,
+        "overrides": list(sets),
+        "seeds": list(seeds),
         "runs_dir": str(runs_dir),
         "train_threads": cfg0.train.threads,
-        "eval_threads": a.threads,
-        "jobs": a.jobs,
+        "eval_threads": threads,
+        "jobs": jobs,
         "reference": reference,
         "higher_is_better": sorted(HIGHER_IS_BETTER & set(reference)),
         "runs": runs,
@@ -292,12 +269,6 @@ def main(argv: list[str] | None = None) -> dict:
         "n_meeting_all": len(all_met) if reference else None,
         "summary": summarize(runs),
     }
-    plot(res, Path(out) / "seed_sweep.png")
-    path = report.write(res, markdown(res))
-    print(path.read_text())
-    print(f"-> {Path(out) / 'seed_sweep.json'}, {path}, {Path(out) / 'seed_sweep.png'}")
+    plot(res, out / "seed_sweep.png")
+    report.write(res, markdown(res))
     return res
-
-
-if __name__ == "__main__":
-    main()

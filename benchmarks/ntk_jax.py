@@ -1,10 +1,10 @@
 """The JAX anchor of the matrix-free NTK operator, measured on this machine (a benchmark).
 
-    OMP_WAIT_POLICY=PASSIVE python experiments/bench_ntk_jax.py [--json FILE] [--repeats 5]
+    OMP_WAIT_POLICY=PASSIVE python -m benchmarks.ntk_jax [--json FILE] [--repeats 5]
 
 Issue 2 states its operator targets as the JAX figures of an anchor machine (15 ms for the
 D = 2 MLP, 21 ms for D = 1024, at N = 256). This script measures that anchor here, on the
-same models as ``experiments/bench_ntk.py``, so ``ipm`` can be compared with it in one run on
+same models as ``benchmarks/ntk.py``, so ``ipm`` can be compared with it in one run on
 one machine. It needs ``jax`` (not a dependency of ``ipm``: install it in a separate
 environment, e.g. ``python -m venv JAXENV && JAXENV/bin/pip install jax``) and
 never imports torch.
@@ -156,7 +156,7 @@ def main() -> int:
         "--one",
         metavar="MODEL,D,N",
         help="measure one configuration (model mlp or conv) and print its row as JSON "
-        "(used by bench_ntk.py --jax-python)",
+        "(used by benchmarks/ntk.py --jax-python)",
     )
     args = ap.parse_args()
     try:

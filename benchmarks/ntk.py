@@ -1,6 +1,6 @@
 """Benchmark of the empirical NTK methods and the matrix-free operator (a benchmark, not a test).
 
-    OMP_WAIT_POLICY=PASSIVE python experiments/bench_ntk.py [--json FILE] [--repeats 5]
+    OMP_WAIT_POLICY=PASSIVE python -m benchmarks.ntk [--json FILE] [--repeats 5]
 
 Every configuration runs in a fresh Python process so that its peak resident memory
 (``getrusage``) is its own; the time is the median of ``--repeats`` calls after one warm-up.
@@ -12,7 +12,7 @@ A configuration is skipped, with the reason printed, when its cost extrapolated 
 smaller N exceeds ``--max-seconds`` per call or its memory cannot fit.
 
 With ``--jax-python PYTHON`` (an interpreter that has jax; jax is not a dependency of ipm) each
-operator row is followed by the JAX anchor of the same configuration (``bench_ntk_jax.py``),
+operator row is followed by the JAX anchor of the same configuration (``benchmarks/ntk_jax.py``),
 measured right after it on the same machine, and a last table gives ipm's time over JAX's.
 """
 
@@ -109,7 +109,7 @@ def run_child(cfg: dict, timeout: float) -> dict | str:
 def run_jax_anchor(
     python: str, model: str, d: int, n: int, repeats: int, timeout: float
 ) -> dict | str:
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_ntk_jax.py")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ntk_jax.py")
     cmd = [python, script, "--one", f"{model},{d},{n}", "--repeats", str(repeats)]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)

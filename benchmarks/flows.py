@@ -1,6 +1,6 @@
 """Benchmark of chunked kernel sums: one squared-MMD flow step at scale (not a test).
 
-    OMP_WAIT_POLICY=PASSIVE python experiments/bench_flows.py [--json FILE] [--large 100000]
+    OMP_WAIT_POLICY=PASSIVE python -m benchmarks.flows [--json FILE] [--large 100000]
 
 Rows: {mode, N, M, D, seconds, peak_rss_mib, chunk_size}. ``mode`` is ``chunked`` (the automatic
 block size of ``ipm.kernels``) or ``dense`` (one block holding the whole N×M matrix). Each row runs

@@ -1,0 +1,92 @@
+"""Results pages: what a study writes — ``<name>.json`` and a ``README.md`` of tables and
+figures — headed by the command, seeds, hardware, threads and wall time that produced them,
+so that every reported number comes with the command that made it."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+__all__ = ["Report", "command_line", "common_arguments", "hardware"]
+
+
+def hardware() -> str:
+    """The machine a figure was measured on: CPU, GPU, torch version, threads, OMP policy."""
+    dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, {dev}, torch {torch.__version__}, "
+        f"torch threads {torch.get_num_threads()}, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}"
+    )
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command as it was typed: ``ipm …`` for the ``ipm`` command, ``python -m pkg.mod …``
+    for a module of a package run with ``-m``, else ``python SCRIPT …``."""
+    argv = list(sys.argv if argv is None else argv)
+    script, args = Path(argv[0]), [shlex.quote(a) for a in argv[1:]]
+    if script.name == "ipm" or (script.name == "__main__.py" and script.parent.name == "ipm"):
+        return " ".join(["ipm", *args])
+    parts, d = [script.stem], script.resolve().parent
+    while (d / "__init__.py").is_file():
+        parts.insert(0, d.name)
+        d = d.parent
+    if len(parts) > 1:
+        return " ".join(["python", "-m", ".".join(parts), *args])
+    return " ".join(["python", str(argv[0]), *args])
+
+
+def common_arguments(parser, out_default=None) -> None:
+    """The flags every study takes: ``--quick``, ``--out``, ``--seed``, ``--threads``."""
+    parser.add_argument("--quick", action="store_true", help="a reduced run, to check the pipeline")
+    parser.add_argument("--out", type=Path, default=out_default, help="the results directory")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+
+
+class Report:
+    """Collects the header at start; :meth:`write` adds the wall time and writes
+    ``out/<name>.json`` (header + results) and ``out/README.md`` (header + markdown)."""
+
+    def __init__(self, name: str, out: str | Path, seed: int | str, quick: bool = False):
+        self.name, self.out, self.seed, self.quick = name, Path(out), seed, quick
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.start = time.perf_counter()
+        self.command = command_line()
+
+    def header(self) -> dict:
+        return {
+            "experiment": self.name,
+            "command": self.command,
+            "seed": self.seed,
+            "mode": "quick" if self.quick else "full",
+            "hardware": hardware(),
+            "wall_seconds": round(time.perf_counter() - self.start, 1),
+        }
+
+    def write(self, results: dict, markdown: str) -> Path:
+        head = self.header()
+        (self.out / f"{self.name}.json").write_text(
+            json.dumps({**head, **results}, indent=2) + "\n"
+        )
+        path = self.out / "README.md"
+        path.write_text(page(head, markdown))
+        return path
+
+
+def page(head: dict, markdown: str) -> str:
+    """A results page: the title and header lines, then the body."""
+    return (
+        f"# {head['experiment']}\n\n"
+        f"- command: `{head['command']}`\n"
+        f"- seed: {head['seed']}; mode: {head['mode']}\n"
+        f"- hardware: {head['hardware']}\n"
+        f"- wall time: {head['wall_seconds']} s\n\n" + markdown.strip() + "\n"
+    )
