@@ -2,9 +2,9 @@
 
     OMP_WAIT_POLICY=PASSIVE python -m benchmarks.ntk_jax [--json FILE] [--repeats 5]
 
-Issue 2 states its operator targets as the JAX figures of an anchor machine (15 ms for the
-D = 2 MLP, 21 ms for D = 1024, at N = 256). This script measures that anchor here, on the
-same models as ``benchmarks/ntk.py``, so ``ipm`` can be compared with it in one run on
+The matrix-free operator's speed is judged against JAX on the same machine (the targets were
+set as JAX figures of an anchor machine: 15 ms for the D = 2 MLP, 21 ms for D = 1024, at
+N = 256). This script measures that anchor here, on the same models as ``benchmarks/ntk.py``, so ``ipm`` can be compared with it in one run on
 one machine. It needs ``jax`` (not a dependency of ``ipm``: install it in a separate
 environment, e.g. ``python -m venv JAXENV && JAXENV/bin/pip install jax``) and
 never imports torch.

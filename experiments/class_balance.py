@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from experiments import ROOT
-from ipm.report import Report, common_arguments
+from ipm.report import Report, common_arguments, rerender
 
 
 @torch.no_grad()
@@ -68,6 +68,8 @@ def main(argv=None) -> dict:
     p.add_argument("--batch", type=int, default=500)
     common_arguments(p)
     a = p.parse_args(argv)
+    if a.render:
+        return rerender(a.out, "class_balance", markdown)
     if a.quick:
         a.n = 200
     if a.n <= 0:
@@ -95,6 +97,15 @@ def main(argv=None) -> dict:
             "model": cfg.model.name,
             **class_balance(logits, ref_shares, a.threshold).as_dict(),
         }
+    plot(rows, a.out / "class_balance.png")
+    res = {"data": data_cfg.name, "n": a.n, "results": rows}
+    report.write(res, markdown(res))
+    return rows
+
+
+def markdown(res: dict) -> str:
+    """The page: per run its confident share, TV to the data and the share of each class."""
+    rows, ref = res["results"], res["results"]["data"]
     head = "| images | model | confident | TV to data | " + " | ".join(map(str, range(10))) + " |"
     lines = [head, "|" + "---|" * 14]
     for name, r in rows.items():
@@ -103,17 +114,13 @@ def main(argv=None) -> dict:
             f"| `{name}` | {r.get('model', '–')} | {r['confident']:.3f} | "
             f"{r['tv_to_reference']:.3f} | {shares} |"
         )
-    plot(rows, a.out / "class_balance.png")
-    md = (
-        f"{a.n} samples per run (clamped to [−1, 1]) and {ref.n} "
-        f"images of the data set ({data_cfg.name}), classified by ipm's MNIST classifier. "
-        f"Confident: max softmax probability > {a.threshold}. TV: total-variation distance of "
-        "the class shares to the data's. Columns 0–9: share of each predicted class. "
-        "`class_balance.png`: the shares as bars.\n\n" + "\n".join(lines)
+    return (
+        f"{res['n']} samples per run (clamped to [−1, 1]) and {ref['n']} images of the data set "
+        f"({res['data']}), classified by ipm's MNIST classifier. Confident: max softmax "
+        f"probability > {ref['threshold']}. TV: total-variation distance of the class shares to "
+        "the data's. Columns 0–9: share of each predicted class. `class_balance.png`: the "
+        "shares as bars.\n\n" + "\n".join(lines)
     )
-    report.write({"data": data_cfg.name, "n": a.n, "results": rows}, md)
-    print("\n".join(lines))
-    return rows
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import torch
 
 from experiments import ROOT
 from experiments.runs import CONFIG_DIRS, edm_and_discr_flow
-from ipm.report import Report
+from ipm.report import Report, rerender
 
 
 def distances(model, cfg, traj: torch.Tensor, a) -> list[dict]:
@@ -67,9 +67,12 @@ def main(argv=None) -> dict:
     p.add_argument("--runs", type=Path, default=ROOT / "runs/fid_vs_nfe")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--render", action="store_true", help="only rewrite the page from its JSON")
     a = p.parse_args(argv)
     a.n = a.n or (500 if a.quick else (5000 if a.data == "gaussians" else 2000))
     a.out = a.out or ROOT / "docs/results/convergence" / a.data
+    if a.render:
+        return rerender(a.out, "convergence", markdown)
     torch.set_num_threads(a.threads)
     report = Report("convergence", a.out, a.seed, a.quick)
     from ipm.engine import load_run
@@ -107,19 +110,29 @@ def main(argv=None) -> dict:
     fig.tight_layout()
     fig.savefig(a.out / "convergence.png", dpi=120)
     plt.close(fig)
+    res = {"data": a.data, "n_samples": a.n, "metric": metric, "results": results}
+    report.write(res, markdown(res))
+    return results
+
+
+def markdown(res: dict) -> str:
+    """The page: each model's distance at a quarter, half, three quarters and the end."""
+    metric = res["metric"]
     lines = ["| model | NFE | at 25% | at 50% | at 75% | end |", "|---|---|---|---|---|---|"]
-    for name, r in results.items():
+    for name, r in res["results"].items():
         rows = r["rows"]
         at = [rows[round(f * r["steps"])][metric] for f in (0.25, 0.5, 0.75, 1.0)]
         lines.append(f"| {name} | {r['nfe']} | " + " | ".join(f"{v:.3g}" for v in at) + " |")
-    md = (
-        f"Data: {a.data}; {a.n} samples; the distance of the raw particles to the data law "
-        f"({'MMD², bandwidth 1, against fresh data' if metric == 'mmd2' else 'classifier-FID against the data set'}) "
-        "after each solver step. `convergence.png`: the whole curves.\n\n" + "\n".join(lines)
+    distance = (
+        "MMD², bandwidth 1, against fresh data"
+        if metric == "mmd2"
+        else "classifier-FID against the data set"
     )
-    report.write({"data": a.data, "n_samples": a.n, "metric": metric, "results": results}, md)
-    print("\n".join(lines))
-    return results
+    return (
+        f"Data: {res['data']}; {res['n_samples']} samples; the distance of the raw particles to "
+        f"the data law ({distance}) after each solver step. `convergence.png`: the whole "
+        "curves.\n\n" + "\n".join(lines)
+    )
 
 
 if __name__ == "__main__":

@@ -20,13 +20,14 @@ few hundred steps and evaluates 500 samples: it checks the pipeline, not the mod
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import torch
 
 from experiments import ROOT
 from experiments.runs import CONFIG_DIRS, edm_and_discr_flow
-from ipm.report import Report
+from ipm.report import Report, rerender
 
 
 def quality(run: Path, a, **kw) -> dict:
@@ -77,9 +78,12 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--runs", type=Path, default=ROOT / "runs/fid_vs_nfe")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--render", action="store_true", help="only rewrite the page from its JSON")
     a = p.parse_args(argv)
     a.n = a.n or (500 if a.quick else 10_000)
     a.out = a.out or ROOT / "docs/results/fid_vs_nfe" / a.data
+    if a.render:
+        return rerender(a.out, "fid_vs_nfe", markdown)
     torch.set_num_threads(a.threads)
     report = Report("fid_vs_nfe", a.out, a.seed, a.quick)
     runs = edm_and_discr_flow(a)
@@ -108,6 +112,22 @@ def main(argv=None) -> list[dict]:
         rows.append({"method": method, **q})
     metric = "mmd2" if a.data == "gaussians" else "fid"
     plot(rows, metric, a.out / "fid_vs_nfe.png")
+    res = {
+        "data": a.data,
+        "n_samples": a.n,
+        "discr_flow_steps": n_df,
+        "rows": rows,
+        "runs": {k: str(v) for k, v in runs.items()},
+    }
+    report.write(res, markdown(res))
+    return rows
+
+
+def markdown(res: dict) -> str:
+    """The page: quality and sampling time of every method at every NFE."""
+    rows, runs = res["rows"], res["runs"]
+    n_df = res.get("discr_flow_steps") or int(re.search(r"N=(\d+)", rows[-1]["method"]).group(1))
+    metric = "mmd2" if res["data"] == "gaussians" else "fid"
     head = "| method | NFE | " + ("MMD² | W2 |" if metric == "mmd2" else "classifier-FID |")
     head += " sampling s |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
@@ -115,29 +135,17 @@ def main(argv=None) -> list[dict]:
         vals = f"{r['mmd2']:.3g} | {r['w2']:.3g} |" if metric == "mmd2" else f"{r['fid']:.4g} |"
         lines.append(f"| {r['method']} | {r['nfe']} | {vals} {r['sample_seconds']:.3g} |")
     space = rows[0].get("feature_space", "")
-    md = (
-        f"Data: {a.data}; {a.n} samples per point; EDM run `{runs['edm']}`, Discriminator Flow run "
-        f"`{runs['discr_flow']}` (N = {n_df}). Quality: "
-        + (
-            "MMD² (Gaussian kernel, bandwidth 1) and W2 against fresh data."
-            if metric == "mmd2"
-            else f"FID in the feature space {space} against the data set (not comparable with "
-            "Inception-FIDs)."
-        )
-        + " `fid_vs_nfe.png`: quality against NFE.\n\n"
-        + "\n".join(lines)
+    quality = (
+        "MMD² (Gaussian kernel, bandwidth 1) and W2 against fresh data."
+        if metric == "mmd2"
+        else f"FID in the feature space {space} against the data set (not comparable with "
+        "Inception-FIDs)."
     )
-    report.write(
-        {
-            "data": a.data,
-            "n_samples": a.n,
-            "rows": rows,
-            "runs": {k: str(v) for k, v in runs.items()},
-        },
-        md,
+    return (
+        f"Data: {res['data']}; {res['n_samples']} samples per point; EDM run `{runs['edm']}`, "
+        f"Discriminator Flow run `{runs['discr_flow']}` (N = {n_df}). Quality: {quality} "
+        "`fid_vs_nfe.png`: quality against NFE.\n\n" + "\n".join(lines)
     )
-    print("\n".join(lines))
-    return rows
 
 
 if __name__ == "__main__":

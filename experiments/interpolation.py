@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from experiments import ROOT
-from ipm.report import Report, common_arguments
+from ipm.report import Report, common_arguments, rerender
 
 
 def latent_size(model) -> tuple[int, float, float]:
@@ -67,6 +67,8 @@ def main(argv=None) -> dict:
     p.add_argument("--steps", type=int, default=10)
     common_arguments(p)
     a = p.parse_args(argv)
+    if a.render:
+        return rerender(a.out, "interpolation", markdown)
     if a.quick:
         a.pairs, a.steps = 2, 5
     torch.set_num_threads(a.threads)
@@ -77,10 +79,7 @@ def main(argv=None) -> dict:
     a.out = a.out or ROOT / "docs/results/interpolation" / data
     report = Report("interpolation", a.out, a.seed, a.quick)
     ts = torch.linspace(0, 1, a.steps)
-    results, lines = (
-        {},
-        ["| run | model | method | path-length ratio | largest jump |", "|---|---|---|---|---|"],
-    )
+    results = {}
     for run, cfg, model in loaded:
         d, scale, shift = latent_size(model)
         g = torch.Generator().manual_seed(a.seed)
@@ -92,23 +91,34 @@ def main(argv=None) -> dict:
             image_grid(x.reshape(a.pairs * a.steps, -1), tuple(model.shape), a.out / name, a.steps)
             ratio, jump = path_stats(x)
             results[f"{run.name}/{method}"] = {
+                "run": str(run),
                 "model": cfg.model.name,
                 "method": method,
                 "path_length_ratio": ratio,
                 "largest_jump_fraction": jump,
                 "grid": name,
             }
-            lines.append(f"| `{run}` | {cfg.model.name} | {method} | {ratio:.3g} | {jump:.3g} |")
-    md = (
-        f"{a.pairs} pairs of latents × {a.steps} interpolation times per run and method; grids "
-        "`<run>_<method>.png` (rows: pairs, columns: t = 0 → 1). Path-length ratio: decoded path "
-        f"length over the distance of its ends (1 = straight); largest jump: the biggest step's "
-        f"share of the path (even steps: {1 / (a.steps - 1):.3g}). Medians over pairs.\n\n"
-        + "\n".join(lines)
-    )
-    report.write({"data": data, "pairs": a.pairs, "steps": a.steps, "results": results}, md)
-    print("\n".join(lines))
+    res = {"data": data, "pairs": a.pairs, "steps": a.steps, "results": results}
+    report.write(res, markdown(res))
     return results
+
+
+def markdown(res: dict) -> str:
+    """The page: per run and method, the decoded path's length ratio and largest jump."""
+    lines = ["| run | model | method | path-length ratio | largest jump |", "|---|---|---|---|---|"]
+    for key, r in res["results"].items():
+        run = r.get("run", key.split("/")[0])
+        lines.append(
+            f"| `{run}` | {r['model']} | {r['method']} | {r['path_length_ratio']:.3g} | "
+            f"{r['largest_jump_fraction']:.3g} |"
+        )
+    return (
+        f"{res['pairs']} pairs of latents × {res['steps']} interpolation times per run and "
+        "method; grids `<run>_<method>.png` (rows: pairs, columns: t = 0 → 1). Path-length "
+        "ratio: decoded path length over the distance of its ends (1 = straight); largest jump: "
+        f"the biggest step's share of the path (even steps: {1 / (res['steps'] - 1):.3g}). "
+        "Medians over pairs.\n\n" + "\n".join(lines)
+    )
 
 
 if __name__ == "__main__":

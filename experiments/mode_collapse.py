@@ -21,7 +21,7 @@ import torch
 
 from experiments import CONFIGS, ROOT
 from ipm.engine import ensure_run
-from ipm.report import Report
+from ipm.report import Report, rerender
 
 SETTINGS = {"(1, 1) paper": (1.0, 1.0), "(2, 1) EDM weights": (2.0, 1.0)}
 
@@ -34,7 +34,10 @@ def main(argv=None) -> dict:
     p.add_argument("--runs", type=Path, default=ROOT / "runs/mode_collapse")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--render", action="store_true", help="only rewrite the page from its JSON")
     a = p.parse_args(argv)
+    if a.render:
+        return rerender(a.out, "mode_collapse", markdown)
     torch.set_num_threads(a.threads)
     report = Report("mode_collapse", a.out, a.seed, a.quick)
     common = [f"train.threads={a.threads}", f"seed={a.seed}", "eval.animation=false"]
@@ -96,25 +99,30 @@ def main(argv=None) -> dict:
     fig.tight_layout()
     fig.savefig(a.out / "mode_collapse.png", dpi=110)
     plt.close(fig)
+    for r in results.values():
+        del r["points"]
+    res = {"edm_run": str(edm), "results": results}
+    report.write(res, markdown(res))
+    return results
+
+
+def markdown(res: dict) -> str:
+    """The page: modes, off-mode fraction, MMD² and W2 per (μ_p, μ_ρ)."""
     lines = [
         "| (μ_p, μ_ρ) | modes | off-mode fraction | MMD² | W2 | samples |",
         "|---|---|---|---|---|---|",
     ]
-    for label, r in results.items():
+    for label, r in res["results"].items():
         m = r["metrics"]
         lines.append(
             f"| {label} | {m['modes_covered']}/{m['n_modes']} | {m['off_mode_fraction']:.3f} | "
             f"{m['mmd2']:.3g} | {m['w2']:.3g} | {m['n_samples']} |"
         )
-    md = (
-        f"Score GAN on the 2-D Gaussians (radius 3, std 0.5), data score from the EDM run `{edm}`. "
-        "`mode_collapse.png`: 2,000 samples over the data.\n\n" + "\n".join(lines)
+    return (
+        "Score GAN on the 2-D Gaussians (radius 3, std 0.5), data score from the EDM run "
+        f"`{res['edm_run']}`. `mode_collapse.png`: 2,000 samples over the data.\n\n"
+        + "\n".join(lines)
     )
-    for r in results.values():
-        del r["points"]
-    report.write({"edm_run": str(edm), "results": results}, md)
-    print("\n".join(lines))
-    return results
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from torch import nn
 
 from experiments import CONFIGS, ROOT
 from ipm.engine import ensure_run
-from ipm.report import Report
+from ipm.report import Report, rerender
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,10 @@ def main(argv=None) -> dict:
     p.add_argument("--runs", type=Path, default=ROOT / "runs/ntk_drift")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--render", action="store_true", help="only rewrite the page from its JSON")
     a = p.parse_args(argv)
+    if a.render:
+        return rerender(a.out, "ntk_drift", markdown)
     torch.set_num_threads(a.threads)
     report = Report("ntk_drift", a.out, a.seed, a.quick)
     results: dict[str, dict[str, dict]] = {}
@@ -198,12 +201,19 @@ def main(argv=None) -> dict:
             r = results[s.name][str(w)]
             print(f"{s.name} width {w}: final drift {r['drift'][-1]:.4g} at step {r['steps'][-1]}")
     plot(results, a.out / "ntk_drift.png")
+    res = {"results": results}
+    report.write(res, markdown(res))
+    return results
+
+
+def markdown(res: dict) -> str:
+    """The page: per setting and width the drift at a quarter, half and the end of training."""
     rows = [
         "| setting | width | parameters | NTK block | steps | drift at ¼ | at ½ | final "
         "| median drift per kept interval |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, by_w in results.items():
+    for name, by_w in res["results"].items():
         for w, r in sorted(by_w.items(), key=lambda kv: int(kv[0])):
             d, n = r["drift"], len(r["drift"]) - 1
             q1, q2 = math.ceil(n / 4), math.ceil(n / 2)
@@ -214,15 +224,12 @@ def main(argv=None) -> dict:
                 f"{d[q2]:.3g} (step {r['steps'][q2]}) | {d[-1]:.3g} | {med:.3g} "
                 f"(every {r['steps'][1] - r['steps'][0]} steps) |"
             )
-    md = (
+    return (
         "Relative drift ‖K_t − K_0‖_F / ‖K_0‖_F of the generator's exact empirical NTK on a fixed "
         "probe set (float64, BatchNorm in eval mode) along training; K_0 is the kernel at "
         "initialisation. `ntk_drift.png`: drift against step per width (top), final drift against "
         "width (bottom).\n\n" + "\n".join(rows)
     )
-    report.write({"results": results}, md)
-    print(f"-> {a.out / 'ntk_drift.json'}, {a.out / 'README.md'}, {a.out / 'ntk_drift.png'}")
-    return results
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from experiments import ROOT
 from experiments.runs import CONFIG_DIRS, config
 from ipm.engine import ensure_run
 from ipm.evaluate import cached_evaluation
-from ipm.report import Report
+from ipm.report import Report, rerender
 
 MODELS = ("edm", "discr_flow", "gan", "score_gan", "sd_flow", "dmmd")
 TITLES = {
@@ -173,8 +173,17 @@ def _cell(r: dict, key: str, fmt: str) -> str:
     return format(r[key], fmt) if r.get(key) is not None else "–"
 
 
-def markdown(results: dict, a) -> str:
-    parts = []
+def markdown(res: dict) -> str:
+    """The page: per data set a table of the models' metrics (and their sample grids), then the
+    paper's own Table 3 for orientation."""
+    results, parts = res["results"], []
+    if res.get("reused"):
+        parts.append(
+            "Evaluations reused from the `table3_eval.json` cache of an earlier invocation (same "
+            "checkpoint bytes and settings), not included in the wall time: "
+            + ", ".join(res["reused"])
+            + "."
+        )
     for data, by_model in results.items():
         cols = [m for m in (*MODELS, "noise") if m in by_model]
         head = "| metric | " + " | ".join(TITLES[m] for m in cols) + " |"
@@ -204,7 +213,7 @@ def markdown(results: dict, a) -> str:
                 ("precision", "precision", ".3f"),
                 ("recall", "recall", ".3f"),
             ]
-            if a.inception_weights:
+            if any(r.get("inception_fid") is not None for r in by_model.values()):
                 fields.insert(1, ("Inception-FID", "inception_fid", ".3g"))
             for label, k, f in fields:
                 rows.append(
@@ -237,6 +246,13 @@ def markdown(results: dict, a) -> str:
                     "2.46 in this space."
                 )
         parts.append(f"## {data}\n\n{note}\n\n{head}\n{sep}\n" + "\n".join(rows))
+        grids = res.get("grids", {}).get(data, {})
+        if grids:
+            drawn = {g["drawn_by"] for g in grids.values()}
+            parts.append(
+                f"Samples of each run ({'; '.join(sorted(drawn))}):\n\n"
+                + "\n".join(f"![{TITLES[m]}]({g['path']})" for m, g in grids.items())
+            )
     paper = [
         "| data set | " + " | ".join(TITLES[m] for m in MODELS[:4]) + " |",
         "|---|---|---|---|---|",
@@ -265,7 +281,10 @@ def main(argv=None) -> dict:
     p.add_argument("--inception-weights", default=None)
     p.add_argument("--out", type=Path, default=ROOT / "docs/results/table3")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--render", action="store_true", help="only rewrite the page from its JSON")
     a = p.parse_args(argv)
+    if a.render:
+        return rerender(a.out, "table3", markdown)
     a.data = a.data or (["gaussians"] if a.quick else ["gaussians", "digits", "mnist"])
     torch.set_num_threads(a.threads)
     report = Report("table3", a.out, 0, a.quick)
@@ -282,16 +301,29 @@ def main(argv=None) -> dict:
         if data != "gaussians":
             results[data]["noise"] = noise_reference(data, a)
             _print_row(data, "noise", results[data]["noise"])
-    md = markdown(results, a)
-    if REUSED:
-        md = (
-            f"Evaluations reused from the `table3_eval.json` cache of an earlier invocation (same "
-            f"checkpoint bytes and settings), not included in the wall time: {', '.join(REUSED)}."
-            "\n\n" + md
-        )
-    report.write({"results": results, "paper_inception_fid": PAPER}, md)
-    print(md)
+    res = {"results": results, "paper_inception_fid": PAPER, "reused": list(REUSED)}
+    res["grids"] = copy_grids(results, a.out)
+    report.write(res, markdown(res))
     return results
+
+
+def copy_grids(results: dict, out: Path) -> dict:
+    """Each image run's sample grid (``ipm evaluate``'s ``samples.png``) into
+    ``out/grids/<data>/<model>.png``."""
+    import shutil
+
+    grids: dict[str, dict] = {}
+    for data, by_model in results.items():
+        for m, r in by_model.items():
+            src = Path(r.get("run", "")) / "samples.png"
+            if data == "gaussians" or not src.is_file():
+                continue
+            dst = out / "grids" / data / f"{m}.png"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+            path = str(dst.relative_to(out))
+            grids.setdefault(data, {})[m] = {"path": path, "drawn_by": "ipm evaluate"}
+    return grids
 
 
 if __name__ == "__main__":

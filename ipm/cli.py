@@ -112,8 +112,8 @@ def _compare(args) -> int:
     if not metrics:
         common = set.intersection(*(set(m) for m in (*a.values(), *b.values())))
         metrics = [k for k in SHOWN if k in common]
-    res = compare(a, b, metrics, reference, tuple(args.labels))
-    text = markdown(res, (args.a, args.b))
+    res = {**compare(a, b, metrics, reference, tuple(args.labels)), "sets": [args.a, args.b]}
+    text = markdown(res)
     if args.out is not None:
         text = Report("compare_seeds", args.out, "–").write(res, text).read_text()
     print(text)

@@ -115,7 +115,10 @@ def compare(
     }
 
 
-def markdown(res: dict, specs: tuple[str, str]) -> str:
+def markdown(res: dict) -> str:
+    """The page: each set's file and seeds, per metric the medians, ranges and p-value, and
+    the seeds of each set meeting the reference figures."""
+    specs = res["sets"]
     la, lb = res["labels"]
     lines = [
         f"- {la}: `{specs[0]}`, seeds {res['seeds'][la]}",

@@ -1,6 +1,11 @@
 """Results pages: what a study writes — ``<name>.json`` and a ``README.md`` of tables and
 figures — headed by the command, seeds, hardware, threads and wall time that produced them,
-so that every reported number comes with the command that made it."""
+so that every reported number comes with the command that made it.
+
+A page is a pure function of its JSON: each study has a ``markdown(results) -> str``, and
+:func:`rerender` writes the page again from the JSON alone (``--render`` of every study), so a
+page never holds anything its data do not.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,19 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["Report", "command_line", "common_arguments", "hardware"]
+__all__ = [
+    "HEADER",
+    "Report",
+    "command_line",
+    "common_arguments",
+    "hardware",
+    "page",
+    "read",
+    "rerender",
+]
+
+#: the keys of a results JSON that head its page; the rest are the study's results
+HEADER = ("experiment", "command", "seed", "mode", "hardware", "wall_seconds")
 
 
 def hardware() -> str:
@@ -49,6 +66,9 @@ def common_arguments(parser, out_default=None) -> None:
     parser.add_argument("--out", type=Path, default=out_default, help="the results directory")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite the page from its JSON in --out"
+    )
 
 
 class Report:
@@ -90,3 +110,22 @@ def page(head: dict, markdown: str) -> str:
         f"- hardware: {head['hardware']}\n"
         f"- wall time: {head['wall_seconds']} s\n\n" + markdown.strip() + "\n"
     )
+
+
+def read(path: str | Path) -> tuple[dict, dict]:
+    """(header, results) of a results JSON written by :meth:`Report.write`."""
+    data = json.loads(Path(path).read_text())
+    head = {k: data[k] for k in HEADER if k in data}
+    return head, {k: v for k, v in data.items() if k not in HEADER}
+
+
+def rerender(directory: str | Path, name: str, markdown) -> Path:
+    """Rewrite ``directory/README.md`` from ``directory/<name>.json`` with ``markdown``."""
+    directory = Path(directory)
+    source = directory / f"{name}.json"
+    if not source.is_file():
+        raise FileNotFoundError(f"--render: no {source} to render the page from")
+    head, results = read(source)
+    path = directory / "README.md"
+    path.write_text(page(head, markdown(results)))
+    return path

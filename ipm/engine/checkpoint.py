@@ -3,7 +3,7 @@
 File format: a plain ``torch.save`` of ``{"format", "sha256", "payload"}``, where ``payload`` is
 the serialised state (itself a ``torch.save`` of tensors, numbers, strings, lists and dicts)
 stored as a uint8 tensor and ``sha256`` its digest. Both layers load with
-``torch.load(..., weights_only=True)``; :func:`load_checkpoint` verifies the digest, so a
+``torch.load(..., weights_only=True)``; :func:`load_checkpoint` verifies the checksum, so a
 truncated or tampered file raises :class:`CheckpointError` naming it.
 
 Writes go to a temporary file in the same directory, are flushed to disk, and then renamed

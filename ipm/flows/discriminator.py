@@ -39,7 +39,7 @@ class GANLoss(str, Enum):
     ``IPM`` (WGAN, a = b = c = id): f is high on generated points.
     ``HINGE`` (Lim & Ye): a(f) = −relu(1 + f), b(f) = relu(1 − f), c(f) = −f.
 
-    Note: the digest writes a = −log(1 − sigmoid); with the ascent of Eq. 15 the
+    Note: a summary of the paper lists a = −log(1 − sigmoid); with the ascent of Eq. 15 the
     standard non-saturating GAN needs a = +log(1 − sigmoid), which we use.
     """
 

@@ -126,7 +126,7 @@ class EDMFamily(Flow):
     α = 1 would not be Eq. 7 nor α = 0 Eq. 9. The Fokker–Planck equation of the SDE above,
     ∂ρ = −∇·(ρ[b − D∇log ρ]) with D = ασ'σ, gives the common velocity σ'σ(2∇log p_σ − ∇log ρ)
     of Eq. 9 for every α only with the coefficient −(1 − α)σ'σ, which we implement (and which
-    agrees with the digest's statement that α = 1 is Eq. 7 and α = 0 is Eq. 9).
+    agrees with the paper's text: α = 1 is Eq. 7 and α = 0 is Eq. 9).
     """
 
     def __init__(self, data_score, alpha: float, model_score: ScoreSource | None = None):

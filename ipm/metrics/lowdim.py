@@ -66,7 +66,8 @@ def mode_coverage(
 
 @dataclass(frozen=True)
 class SampleMetrics:
-    """What ``ipm evaluate`` reports on the Gaussians (see issue 4's reference table)."""
+    """What ``ipm evaluate`` reports on the Gaussians (the metrics of the paper's official
+    implementation for its 2-D experiments)."""
 
     w2: float
     w2_std: float

@@ -1,0 +1,19 @@
+"""The model benchmark (``python -m benchmarks.models``): rounds, step counts and its JSON rows."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_bench_models_times_each_variant_in_rounds(tmp_path, monkeypatch):
+    """Every variant is timed its number of steps per round; the JSON rows carry the medians,
+    means and the official implementation's figure for the paper's models."""
+    import benchmarks.models as bm
+
+    monkeypatch.setattr(bm, "VARIANTS", [("edm", "edm.yaml", [], 3), ("gan", "gan.yaml", [], 2)])
+    out = tmp_path / "b.json"
+    assert bm.main(["--rounds", "2", "--warmup", "1", "--json", str(out)]) == 0
+    rows = {r["model"]: r for r in json.loads(out.read_text())}
+    assert rows["edm"]["steps_timed"] == 6 and rows["gan"]["steps_timed"] == 4
+    for r in rows.values():
+        assert 0 < r["median_s_per_step"] and r["reference_s_per_step"] == bm.REFERENCE[r["model"]]

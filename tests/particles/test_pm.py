@@ -1,0 +1,34 @@
+"""Particle models (Definition 1)."""
+
+import pytest
+import torch
+
+import ipm
+from ipm.distributions import Gaussian, five_gaussians
+from ipm.flows import EDMFamily, SquaredMMD
+from ipm.kernels import RBF
+from ipm.solvers import Euler, EulerMaruyama, Heun, uniform_grid
+from tests.helpers import DT
+
+
+def test_pm_moves_particles_towards_data():
+    torch.manual_seed(0)
+    p = five_gaussians()
+    k = RBF(1.0, normalized=False)
+    data, test = p.sample(500), p.sample(500)
+    pm = ipm.ParticleModel(
+        SquaredMMD(k, data), Euler(uniform_grid(0, 60, 60)), Gaussian.standard(2)
+    )
+    x = pm.sample(500)
+    from ipm.flows import mmd2
+
+    assert mmd2(x, test, k) < 0.1 * mmd2(Gaussian.standard(2).sample(500), test, k)
+
+
+def test_stochastic_flow_requires_euler_maruyama():
+    p = five_gaussians(dtype=DT)
+    with pytest.raises(ValueError, match="solver: EDMFamily is a stochastic flow"):
+        ipm.ParticleModel(EDMFamily(p, 1.0), Heun(uniform_grid(1, 0.1, 3)))
+    pm = ipm.ParticleModel(EDMFamily(p, 1.0), EulerMaruyama(uniform_grid(2.0, 0.5, 5)))
+    out = pm.evolve(torch.zeros(3, 2, dtype=DT), generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(out.x).all() and out.x.abs().sum() > 0
