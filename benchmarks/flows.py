@@ -19,8 +19,13 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+from benchmarks import save
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _flows(n: int, m: int):
@@ -81,6 +86,20 @@ def child(cfg: dict) -> dict:
     }
 
 
+def run_child(cfg: dict) -> dict | None:
+    """One configuration measured in a fresh process (its own peak memory); None on failure."""
+    p = subprocess.run(
+        [sys.executable, "-m", "benchmarks.flows", "--child", json.dumps(cfg)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if p.returncode != 0:
+        print(f"{cfg}: failed: {p.stderr.strip()[-500:]}")
+        return None
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -104,33 +123,18 @@ def main() -> int:
     ]
     rows = []
     for cfg in cfgs:
-        p = subprocess.run(
-            [sys.executable, __file__, "--child", json.dumps(cfg)], capture_output=True, text=True
-        )
-        if p.returncode != 0:
-            print(f"{cfg}: failed: {p.stderr.strip()[-500:]}")
+        r = run_child(cfg)
+        if r is None:
             return 1
-        r = json.loads(p.stdout.strip().splitlines()[-1])
         rows.append(r)
         print(
             f"{r['mode']:8s} N={r['N']:>7d} M={r['M']:>7d} chunk={r['chunk_size']:>6d} "
             f"{r['seconds']:9.3f} s  peak {r['peak_rss_mib']:7.0f} MiB  (median of {r['repeats']})",
             flush=True,
         )
-    p = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            json.dumps({"mode": "interleaved", "N": 10_000, "M": 10_000, "repeats": args.repeats}),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    if p.returncode != 0:
-        print(f"interleaved: failed: {p.stderr.strip()[-500:]}")
+    inter = run_child({"mode": "interleaved", "N": 10_000, "M": 10_000, "repeats": args.repeats})
+    if inter is None:
         return 1
-    inter = json.loads(p.stdout.strip().splitlines()[-1])
     rows.append(inter)
     ratio = inter["dense_seconds"] / inter["chunked_seconds"]
     print(
@@ -142,8 +146,7 @@ def main() -> int:
         f"{args.large**2 * 4 / 2**30:.0f} GiB per matrix)"
     )
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
+        save(args.json, "flows", rows)
     return 0
 
 

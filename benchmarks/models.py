@@ -16,10 +16,11 @@ run (and disturbed by whatever else ran then); this script is for clean comparis
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
+
+from benchmarks import save
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,7 +121,7 @@ def main(argv=None) -> int:
         "one score update with a generator update every 10th, so its figure is 10 × 0.011 s"
     )
     if a.json:
-        a.json.write_text(json.dumps(rows, indent=2))
+        save(a.json, "models", rows)
     return 0
 
 

@@ -13,10 +13,11 @@ flat MNIST particles (1×32×32), and timed on a random batch (the config's batc
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
+
+from benchmarks import save
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -113,7 +114,7 @@ def main(argv=None) -> int:
             )
             print(f"{name:12s} {net_name:12s} {params:11,d} {n:6d} {tf:9.4f} {tb:10.4f}")
     if a.json:
-        a.json.write_text(json.dumps(rows, indent=2))
+        save(a.json, "nets", rows)
         print(f"-> {a.json}")
     return 0
 

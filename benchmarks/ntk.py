@@ -26,8 +26,13 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+from benchmarks import save
+
+ROOT = Path(__file__).resolve().parents[1]
 
 NS = (16, 64, 256)
 MLP_METHODS = ("jacobian_contraction", "ntk_vector_products", "structured", "trace", "operator")
@@ -96,9 +101,9 @@ def child(cfg: dict) -> dict:
 
 
 def run_child(cfg: dict, timeout: float) -> dict | str:
-    cmd = [sys.executable, __file__, "--child", json.dumps(cfg)]
+    cmd = [sys.executable, "-m", "benchmarks.ntk", "--child", json.dumps(cfg)]
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     except subprocess.TimeoutExpired:
         return f"timed out after {timeout:.0f} s"
     if p.returncode != 0:
@@ -247,8 +252,7 @@ def main() -> int:
                 f"jax {a['seconds']:.4f} s, ratio {mine['seconds'] / a['seconds']:.2f}"
             )
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows + anchors, f, indent=1)
+        save(args.json, "ntk", rows + anchors)
     return 0
 
 

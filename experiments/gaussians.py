@@ -21,20 +21,12 @@ import json
 import shutil
 from pathlib import Path
 
-from ipm.report import Report, read, rerender
-
 from experiments import CONFIGS, ROOT
+from experiments.runs import TITLES
+from ipm.report import Report, read
 
 OUT = ROOT / "docs/results/gaussians"
 MODELS = ("edm", "gan", "score_gan", "discr_flow", "sd_flow", "dmmd")
-TITLES = {
-    "edm": "EDM",
-    "gan": "GAN",
-    "score_gan": "Score GAN",
-    "discr_flow": "Discriminator Flow",
-    "sd_flow": "SD flow",
-    "dmmd": "DMMD",
-}
 SHOWN = ("w2", "mmd2", "off_mode_fraction", "modes_covered")
 
 

@@ -15,9 +15,8 @@ import importlib
 import json
 from pathlib import Path
 
-from ipm.report import page, read
-
 from experiments import ROOT
+from ipm.report import page, read
 
 RESULTS = ROOT / "docs" / "results"
 #: the module whose ``markdown(results)`` renders each study's page

@@ -11,6 +11,15 @@ from . import CONFIGS
 
 #: the config folder of each data set's models (CPU budgets for the image data)
 CONFIG_DIRS = {"gaussians": "gaussians", "digits": "digits-cpu", "mnist": "mnist-cpu"}
+#: the models' names in tables
+TITLES = {
+    "edm": "EDM",
+    "discr_flow": "Discr. Flow",
+    "gan": "GAN",
+    "score_gan": "Score GAN",
+    "sd_flow": "SD flow",
+    "dmmd": "DMMD",
+}
 #: the --quick training budgets
 QUICK = {"edm": ["train.steps=200"], "discr_flow": ["train.steps=100"]}
 

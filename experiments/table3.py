@@ -30,20 +30,13 @@ import torch
 
 from experiments import ROOT
 from experiments.runs import CONFIG_DIRS, config
+from experiments.runs import TITLES as MODEL_TITLES
 from ipm.engine import ensure_run
 from ipm.evaluate import cached_evaluation
 from ipm.report import Report, rerender
 
 MODELS = ("edm", "discr_flow", "gan", "score_gan", "sd_flow", "dmmd")
-TITLES = {
-    "edm": "EDM",
-    "discr_flow": "Discr. Flow",
-    "gan": "GAN",
-    "score_gan": "Score GAN",
-    "sd_flow": "SD flow",
-    "dmmd": "DMMD",
-    "noise": "noise (reference)",
-}
+TITLES = {**MODEL_TITLES, "noise": "noise (reference)"}
 # the paper's Table 3 (Inception-FID, its own training budget); not comparable with ours
 PAPER = {
     "MNIST": {"edm": 3, "discr_flow": 4, "gan": 3, "score_gan": 15},

@@ -12,16 +12,6 @@ from ipm.engine import (
     train,
 )
 from tests.helpers import ROOT, tiny
-from tests.image_fixtures import fake_image_folder, fake_mnist
-
-
-@pytest.fixture(scope="module")
-def roots(tmp_path_factory):
-    base = tmp_path_factory.mktemp("data")
-    return {
-        "mnist": fake_mnist(base / "mnist", n=8),
-        "celeba": fake_image_folder(base / "celeba", n=4, size=(70, 86)),
-    }
 
 
 @pytest.mark.parametrize("name", ["edm", "gan", "discr_flow"])

@@ -1,20 +1,8 @@
 """Evaluation of runs (:mod:`ipm.evaluate`)."""
 
-import pytest
-
 from ipm.engine import load_config
 from ipm.engine.trainer import train
 from tests.helpers import ROOT
-from tests.image_fixtures import fake_image_folder, fake_mnist
-
-
-@pytest.fixture(scope="module")
-def roots(tmp_path_factory):
-    base = tmp_path_factory.mktemp("data")
-    return {
-        "mnist": fake_mnist(base / "mnist", n=8),
-        "celeba": fake_image_folder(base / "celeba", n=4, size=(70, 86)),
-    }
 
 
 def test_evaluate_a_particle_pool_uses_each_particle_once(tmp_path, roots):

@@ -1,8 +1,8 @@
 """The paper's models as compositions of a flow and an optional generator (Table 1).
 
-A model is one module: its config (a :class:`~ipm.config.ModelConfig`) and its class (a
-:class:`GenerativeModel` with the config's ``name``), found by :func:`build_model` once the
-module is imported here.
+A model is one module of this package: its config (a :class:`~ipm.config.ModelConfig`) and its
+class (a :class:`GenerativeModel` with the config's ``name``). Every module here is imported
+with the package, so :func:`build_model` and the config loader find a new model by itself.
 
 ======================  ===========================================  ==================
 model                   flow (h_ρ)                                   generator
@@ -17,6 +17,9 @@ model                   flow (h_ρ)                                   generator
 """
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from .base import GenerativeModel, SampleOutput, StepContext
 from .discr_flow import DiscrFlowConfig, DiscriminatorFlowModel
@@ -45,6 +48,9 @@ __all__ = [
     "build_model",
     "models",
 ]
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 
 def models() -> dict[str, type[GenerativeModel]]:

@@ -8,6 +8,7 @@ checkpoints, and calls :meth:`GenerativeModel.train_step` once per step.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -111,8 +112,6 @@ class GenerativeModel(ABC):
 
     #: config ``model.name``
     name: ClassVar[str]
-    #: which flow and which generator (or none) the model is made of (Table 1)
-    composition: ClassVar[str]
     #: networks used for sampling (the engine keeps their EMA when enabled)
     sampling_networks: ClassVar[tuple[str, ...]] = ()
     #: whether samples come from a particle flow (an animation of generation is drawn)
@@ -120,18 +119,32 @@ class GenerativeModel(ABC):
     #: keyword arguments of the constructor that the engine supplies from outside the run
     #: (the Score GAN's ``data_score``, loaded from the EDM run its config names)
     inputs: ClassVar[tuple[str, ...]] = ()
+    #: network name → the config field of the Adam settings that train it
+    optimizers: ClassVar[dict[str, str]] = {}
 
-    def __init__(self):
+    def __init__(self, cfg, shape: int | tuple[int, ...], batch_size: int = 128):
+        """``cfg``: the model's config; ``shape``: one sample's (D,) or (C, H, W)."""
+        self.cfg, self.shape, self.batch_size = cfg, as_shape(shape), batch_size
+        self.dim = math.prod(self.shape)
         self.networks: dict[str, nn.Module] = {}
         self.wrapped: dict[str, nn.Module] = {}  # DistributedDataParallel wrappers, if any
+
+    @property
+    def device(self) -> torch.device:
+        """Where the networks are."""
+        return next(next(iter(self.networks.values())).parameters()).device
 
     def net(self, name: str) -> nn.Module:
         """The module whose backward pass trains ``name`` (its DDP wrapper when distributed)."""
         return self.wrapped.get(name, self.networks[name])
 
-    @abstractmethod
     def optimizer_specs(self) -> dict[str, tuple[list[nn.Parameter], OptimConfig]]:
-        """Optimiser name → (parameters, Adam settings)."""
+        """Optimiser name → (parameters, Adam settings), from :attr:`optimizers`."""
+        return {
+            n: (list(self.networks[n].parameters()), getattr(self.cfg, field))
+            for n, field in self.optimizers.items()
+            if n in self.networks
+        }
 
     @abstractmethod
     def train_step(self, ctx: StepContext, opt: dict[str, torch.optim.Optimizer]) -> dict:

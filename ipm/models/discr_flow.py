@@ -8,7 +8,6 @@ default).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -35,7 +34,7 @@ from ..flows import (
 from ..nets.build import discriminator_net
 from ..nets.config import MLPConfig
 from ..solvers import Euler, uniform_grid
-from .base import GenerativeModel, SampleOutput, StepContext, as_shape, descend, penalty
+from .base import GenerativeModel, SampleOutput, StepContext, descend, penalty
 
 __all__ = ["DiscriminatorFlowModel"]
 
@@ -83,14 +82,12 @@ class DiscrFlowConfig(ModelConfig):
 
 class DiscriminatorFlowModel(GenerativeModel):
     name = "discr_flow"
-    composition = "discriminator flow −η∇(c∘f)(x, t) (20) × no generator"
     sampling_networks = ("discriminator",)
     is_particle_model = True
+    optimizers = {"discriminator": "optim"}
 
     def __init__(self, cfg: DiscrFlowConfig, shape: int | tuple[int, ...], batch_size: int = 128):
-        super().__init__()
-        self.shape = as_shape(shape)
-        self.cfg, self.dim, self.batch_size = cfg, math.prod(self.shape), batch_size
+        super().__init__(cfg, shape, batch_size)
         self.networks["discriminator"] = discriminator_net(
             cfg.net,
             self.shape,
@@ -104,11 +101,6 @@ class DiscriminatorFlowModel(GenerativeModel):
         self._traj: Tensor | None = None
         self._age = 0
         self._steps: Tensor | None = None
-
-    def optimizer_specs(self):
-        return {
-            "discriminator": (list(self.networks["discriminator"].parameters()), self.cfg.optim)
-        }
 
     def flow(self) -> DiscriminatorFlow:
         return DiscriminatorFlow(self.networks["discriminator"], self.loss, time_conditioned=True)
@@ -199,7 +191,7 @@ class DiscriminatorFlowModel(GenerativeModel):
 
     def load_extra_state(self, state: dict[str, Tensor]) -> None:
         if "traj" in state:
-            dev = next(self.networks["discriminator"].parameters()).device
+            dev = self.device
             self._traj, self._age = state["traj"].to(dev), int(state["age"])
             if "steps" in state:
                 self._steps = state["steps"].to(dev)
@@ -207,7 +199,7 @@ class DiscriminatorFlowModel(GenerativeModel):
     def sample(self, n, *, generator=None, nfe=None, record=False, stop=None) -> SampleOutput:
         stop = stop if stop is not None else (self.cfg.sample_stop or None)
         pm = self.particle_model(nfe, stop, record)
-        dev = next(self.networks["discriminator"].parameters()).device
+        dev = self.device
         x0 = self._prior_like(torch.randn(n, self.dim, generator=generator)).to(dev)
         res = pm.evolve(x0)
         return SampleOutput(res.x.detach(), res.nfe, res.trajectory)

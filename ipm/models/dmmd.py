@@ -25,7 +25,6 @@ flow of k_t towards ``reference`` clean points kept with the model, z ← z + η
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -49,7 +48,7 @@ from ..nets.build import discriminator_net
 from ..nets.config import MLPConfig
 from ..schedules import vp_schedule
 from ..solvers import AnnealedEuler
-from .base import GenerativeModel, SampleOutput, StepContext, as_shape, descend, penalty
+from .base import GenerativeModel, SampleOutput, StepContext, descend, penalty
 
 __all__ = ["DMMD"]
 
@@ -89,14 +88,12 @@ class DMMDConfig(ModelConfig):
 
 class DMMD(GenerativeModel):
     name = "dmmd"
-    composition = "noise-adaptive squared-MMD flow, learned linear kernel on φ(x, t) × no generator"
     sampling_networks = ("features",)
     is_particle_model = True
+    optimizers = {"features": "optim"}
 
     def __init__(self, cfg: DMMDConfig, shape: int | tuple[int, ...], batch_size: int = 128):
-        super().__init__()
-        self.shape = as_shape(shape)
-        self.cfg, self.dim, self.batch_size = cfg, math.prod(self.shape), batch_size
+        super().__init__(cfg, shape, batch_size)
         levels = cfg.levels_per_step
         if batch_size % levels or batch_size // levels < 2:
             raise ValueError(
@@ -112,9 +109,6 @@ class DMMD(GenerativeModel):
             key="model.net",
         )
         self.reference: Tensor | None = None  # clean data for the sampling-time mean embedding
-
-    def optimizer_specs(self):
-        return {"features": (list(self.networks["features"].parameters()), self.cfg.optim)}
 
     def phi(self, x: Tensor, t: Tensor | float, net=None) -> Tensor:
         return (net or self.networks["features"])(x, t)
@@ -187,5 +181,5 @@ class DMMD(GenerativeModel):
 
     def load_extra_state(self, state: dict[str, Tensor]) -> None:
         if "reference" in state:
-            dev = next(self.networks["features"].parameters()).device
+            dev = self.device
             self.reference = state["reference"].to(dev)

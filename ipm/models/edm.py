@@ -10,7 +10,6 @@ the EDM σ grid.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,7 +24,7 @@ from ..nets.build import denoiser_body
 from ..nets.config import MLPConfig
 from ..schedules import lognormal_sigma
 from ..solvers import Euler, EulerMaruyama, Heun, edm_grid
-from .base import GenerativeModel, SampleOutput, StepContext, as_shape, descend
+from .base import GenerativeModel, SampleOutput, StepContext, descend
 
 __all__ = ["EDM"]
 
@@ -52,23 +51,18 @@ class EDMConfig(ModelConfig):
 
 class EDM(GenerativeModel):
     name = "edm"
-    composition = "EDM probability-flow ODE (8) / SDE (7) of a learned score × no generator"
     sampling_networks = ("denoiser",)
     is_particle_model = True
+    optimizers = {"denoiser": "optim"}
 
     def __init__(self, cfg: EDMConfig, shape: int | tuple[int, ...], batch_size: int = 128):
-        super().__init__()
-        self.shape = as_shape(shape)
-        self.cfg, self.dim, self.batch_size = cfg, math.prod(self.shape), batch_size
+        super().__init__(cfg, shape, batch_size)
         body = denoiser_body(cfg.net, self.shape, cfg.embedding_dim, key="model.net")
         self.networks["denoiser"] = EDMDenoiser(self.dim, cfg.noise.sigma_data, body=body)
 
     @property
     def denoiser(self) -> EDMDenoiser:
         return self.networks["denoiser"]
-
-    def optimizer_specs(self):
-        return {"denoiser": (list(self.denoiser.parameters()), self.cfg.optim)}
 
     def train_step(self, ctx: StepContext, opt) -> dict:
         b, c = self.batch_size, self.cfg

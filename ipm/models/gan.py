@@ -8,7 +8,6 @@ loss of Eq. 25, whose gradient is that of the generator loss E_z[c∘f(g(z))]).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -29,7 +28,6 @@ from .base import (
     GenerativeModel,
     SampleOutput,
     StepContext,
-    as_shape,
     descend,
     penalty,
     sample_generator,
@@ -72,15 +70,11 @@ def discriminate(d, fake: Tensor, real: Tensor) -> tuple[Tensor, Tensor]:
 
 class GAN(GenerativeModel):
     name = "gan"
-    composition = (
-        "discriminator flow −∇(c∘f) (20) × generator (MLP / DCGAN / ResNet; Int-PM, Eq. 25)"
-    )
     sampling_networks = ("generator",)
+    optimizers = {"generator": "g_optim", "discriminator": "d_optim"}
 
     def __init__(self, cfg: GANConfig, shape: int | tuple[int, ...], batch_size: int = 128):
-        super().__init__()
-        self.shape = as_shape(shape)
-        self.cfg, self.dim, self.batch_size = cfg, math.prod(self.shape), batch_size
+        super().__init__(cfg, shape, batch_size)
         self.networks["generator"] = generator_net(
             cfg.generator, cfg.latent_dim, self.shape, key="model.generator"
         )
@@ -88,13 +82,6 @@ class GAN(GenerativeModel):
             cfg.discriminator, self.shape, key="model.discriminator"
         )
         self.loss = GANLoss(cfg.loss)
-
-    def optimizer_specs(self):
-        c = self.cfg
-        return {
-            "generator": (list(self.networks["generator"].parameters()), c.g_optim),
-            "discriminator": (list(self.networks["discriminator"].parameters()), c.d_optim),
-        }
 
     def flow(self) -> DiscriminatorFlow:
         d = self.networks["discriminator"]

@@ -11,7 +11,6 @@ generator trained as an Int-PM by the practical update of Eq. 27
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -40,7 +39,7 @@ from ..flows import (
 from ..nets.build import denoiser_body, generator_net
 from ..nets.config import MLPConfig
 from ..schedules import edm_sigma_from_uniform
-from .base import GenerativeModel, SampleOutput, StepContext, as_shape, descend, sample_generator
+from .base import GenerativeModel, SampleOutput, StepContext, descend, sample_generator
 
 __all__ = ["ScoreGAN"]
 
@@ -76,9 +75,9 @@ class ScoreGANConfig(ModelConfig):
 
 class ScoreGAN(GenerativeModel):
     name = "score_gan"
-    composition = "score difference (19/26) of EDM data score and learned generated score × generator (MLP / DCGAN / ResNet; Int-PM, Eq. 27)"
     sampling_networks = ("generator",)
     inputs = ("data_score",)
+    optimizers = {"generator": "g_optim", "gen_score": "score_optim"}
 
     def __init__(
         self,
@@ -90,9 +89,7 @@ class ScoreGAN(GenerativeModel):
     ):
         """``data_score``: ∇log(p ⋆ k_σ), needed to train (sampling a trained generator, or
         its figures without the field, need none)."""
-        super().__init__()
-        self.shape = as_shape(shape)
-        self.cfg, self.dim, self.batch_size = cfg, math.prod(self.shape), batch_size
+        super().__init__(cfg, shape, batch_size)
         if data_score is not None and not isinstance(data_score, ScoreSource):
             raise TypeError(
                 f"data_score: expected an ipm.flows.ScoreSource, got {type(data_score).__name__}"
@@ -114,13 +111,6 @@ class ScoreGAN(GenerativeModel):
         if self.data_score is not None:
             self.data_score.to(device)
         return self
-
-    def optimizer_specs(self):
-        c = self.cfg
-        return {
-            "generator": (list(self.networks["generator"].parameters()), c.g_optim),
-            "gen_score": (list(self.networks["gen_score"].parameters()), c.score_optim),
-        }
 
     def draw_sigma(self, ctx: StepContext, n: int) -> Tensor:
         """σ ~ p_σ (Eq. 28)."""

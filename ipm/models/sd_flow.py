@@ -29,7 +29,6 @@ of particles) or a generator.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -51,7 +50,7 @@ from ..nets.build import denoiser_body, generator_net
 from ..nets.config import MLPConfig
 from ..schedules import edm_sigma_from_uniform
 from ..solvers import euler_step
-from .base import GenerativeModel, SampleOutput, StepContext, as_shape, descend, sample_generator
+from .base import GenerativeModel, SampleOutput, StepContext, descend, sample_generator
 
 __all__ = ["SDFlow"]
 
@@ -93,12 +92,10 @@ class SDFlowConfig(ModelConfig):
 
 class SDFlow(GenerativeModel):
     name = "sd_flow"
-    composition = "score difference (19) of two learned denoisers × no generator / a generator"
+    optimizers = {"data_den": "optim", "source_den": "optim", "generator": "g_optim"}
 
     def __init__(self, cfg: SDFlowConfig, shape: int | tuple[int, ...], batch_size: int = 128):
-        super().__init__()
-        self.shape = as_shape(shape)
-        self.cfg, self.dim, self.batch_size = cfg, math.prod(self.shape), batch_size
+        super().__init__(cfg, shape, batch_size)
         for name in ("data_den", "source_den"):
             body = denoiser_body(cfg.net, self.shape, cfg.embedding_dim, key="model.net")
             self.networks[name] = EDMDenoiser(self.dim, cfg.noise.sigma_data, body=body)
@@ -109,15 +106,6 @@ class SDFlow(GenerativeModel):
             self.sampling_networks = ("generator",)
         self.particles: Tensor | None = None  # the pool (variant "particles"), (M, D)
         self.step = 0  # training steps done (the flow starts after cfg.warmup)
-
-    def optimizer_specs(self):
-        c = self.cfg
-        specs = {
-            n: (list(self.networks[n].parameters()), c.optim) for n in ("data_den", "source_den")
-        }
-        if c.variant == "generator":
-            specs["generator"] = (list(self.networks["generator"].parameters()), c.g_optim)
-        return specs
 
     def draw_sigma(self, u: Tensor) -> Tensor:
         """σ by Eq. 28 from u ~ U[0, 1]."""
@@ -190,7 +178,7 @@ class SDFlow(GenerativeModel):
     def load_extra_state(self, state: dict[str, Tensor]) -> None:
         self.step = int(state.get("step", 0))
         if "particles" in state:
-            dev = next(self.networks["data_den"].parameters()).device
+            dev = self.device
             self.particles = state["particles"].to(dev)
 
     @property

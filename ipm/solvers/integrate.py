@@ -298,21 +298,38 @@ def _check_levels(levels: object) -> Tensor:
 
 
 @dataclass(frozen=True)
-class _GridSolver:
-    """A solver bound to its time grid; ``solve(velocity, x0, diffusion, generator)``."""
+class _Solver:
+    """A solver bound to its discretisation: ``solve(velocity, x0, diffusion, generator, stop)``
+    runs its integrator; ``record`` keeps the trajectory, ``progress`` shows a bar."""
+
+    stochastic: ClassVar[bool] = False
+    #: whether the solver moves each particle up to its own step (``stop``)
+    stops: ClassVar[bool] = False
+
+    def solve(
+        self,
+        velocity: Velocity,
+        x0: Tensor,
+        diffusion: Diffusion | None = None,
+        generator: torch.Generator | None = None,
+        stop: Tensor | None = None,
+    ) -> SolverResult:
+        if stop is not None and not self.stops:
+            raise ValueError(f"stop: per-particle horizons need Euler, got {type(self).__name__}")
+        flags = {"record": self.record, "progress": self.progress}
+        return self._integrate(velocity, x0, diffusion, generator, stop, flags)
+
+
+@dataclass(frozen=True)
+class _GridSolver(_Solver):
+    """A solver on a fixed time grid."""
 
     grid: Tensor
     record: bool = False
     progress: bool = False
-    stochastic: ClassVar[bool] = False
 
     def __post_init__(self):
         object.__setattr__(self, "grid", _check_grid(self.grid))
-
-
-def _no_stop(solver, stop) -> None:
-    if stop is not None:
-        raise ValueError(f"stop: per-particle horizons need Euler, got {type(solver).__name__}")
 
 
 @dataclass(frozen=True)
@@ -320,24 +337,10 @@ class Euler(_GridSolver):
     """Euler on a fixed grid (see :func:`euler`); ``clamp`` (lo, hi) bounds the state."""
 
     clamp: tuple[float, float] | None = field(default=None, kw_only=True)
+    stops: ClassVar[bool] = True
 
-    def solve(
-        self,
-        velocity: Velocity,
-        x0: Tensor,
-        diffusion: Diffusion | None = None,
-        generator=None,
-        stop: Tensor | None = None,
-    ) -> SolverResult:
-        return euler(
-            velocity,
-            x0,
-            self.grid,
-            stop=stop,
-            clamp=self.clamp,
-            record=self.record,
-            progress=self.progress,
-        )
+    def _integrate(self, velocity, x0, diffusion, generator, stop, flags):
+        return euler(velocity, x0, self.grid, stop=stop, clamp=self.clamp, **flags)
 
     def step(self, velocity: Velocity, x: Tensor, t: float | Tensor | None, h: float) -> Tensor:
         """One step of size h at time t (one per particle, or one for all): :func:`euler_step`."""
@@ -350,23 +353,8 @@ class Heun(_GridSolver):
 
     euler_last_step: bool = field(default=False, kw_only=True)
 
-    def solve(
-        self,
-        velocity: Velocity,
-        x0: Tensor,
-        diffusion: Diffusion | None = None,
-        generator=None,
-        stop: Tensor | None = None,
-    ) -> SolverResult:
-        _no_stop(self, stop)
-        return heun(
-            velocity,
-            x0,
-            self.grid,
-            euler_last_step=self.euler_last_step,
-            record=self.record,
-            progress=self.progress,
-        )
+    def _integrate(self, velocity, x0, diffusion, generator, stop, flags):
+        return heun(velocity, x0, self.grid, euler_last_step=self.euler_last_step, **flags)
 
 
 @dataclass(frozen=True)
@@ -375,28 +363,13 @@ class EulerMaruyama(_GridSolver):
 
     stochastic: ClassVar[bool] = True
 
-    def solve(
-        self,
-        velocity: Velocity,
-        x0: Tensor,
-        diffusion: Diffusion | None = None,
-        generator=None,
-        stop: Tensor | None = None,
-    ) -> SolverResult:
-        _no_stop(self, stop)
-        return euler_maruyama(
-            velocity,
-            diffusion or (lambda t: 0.0),
-            x0,
-            self.grid,
-            generator=generator,
-            record=self.record,
-            progress=self.progress,
-        )
+    def _integrate(self, velocity, x0, diffusion, generator, stop, flags):
+        g = diffusion or (lambda t: 0.0)
+        return euler_maruyama(velocity, g, x0, self.grid, generator=generator, **flags)
 
 
 @dataclass(frozen=True)
-class AnnealedEuler:
+class AnnealedEuler(_Solver):
     """Annealed Euler over noise levels (see :func:`annealed_euler`): ``steps`` steps of size
     ``step_size`` at each level, then noise of scale ``noise(t)``."""
 
@@ -406,30 +379,12 @@ class AnnealedEuler:
     noise: Callable[[float], float] | None = None
     record: bool = False
     progress: bool = False
-    stochastic: ClassVar[bool] = False
 
     def __post_init__(self):
         object.__setattr__(self, "levels", _check_levels(self.levels))
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
             raise ValueError(f"steps: expected an integer >= 1, got {self.steps!r}")
 
-    def solve(
-        self,
-        velocity: Velocity,
-        x0: Tensor,
-        diffusion: Diffusion | None = None,
-        generator=None,
-        stop: Tensor | None = None,
-    ) -> SolverResult:
-        _no_stop(self, stop)
-        return annealed_euler(
-            velocity,
-            x0,
-            self.levels,
-            self.steps,
-            self.step_size,
-            noise=self.noise,
-            generator=generator,
-            record=self.record,
-            progress=self.progress,
-        )
+    def _integrate(self, velocity, x0, diffusion, generator, stop, flags):
+        args = (self.levels, self.steps, self.step_size)
+        return annealed_euler(velocity, x0, *args, noise=self.noise, generator=generator, **flags)

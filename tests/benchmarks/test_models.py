@@ -13,7 +13,9 @@ def test_bench_models_times_each_variant_in_rounds(tmp_path, monkeypatch):
     monkeypatch.setattr(bm, "VARIANTS", [("edm", "edm.yaml", [], 3), ("gan", "gan.yaml", [], 2)])
     out = tmp_path / "b.json"
     assert bm.main(["--rounds", "2", "--warmup", "1", "--json", str(out)]) == 0
-    rows = {r["model"]: r for r in json.loads(out.read_text())}
+    record = json.loads(out.read_text())
+    assert record["benchmark"] == "models" and "torch" in record["hardware"]
+    rows = {r["model"]: r for r in record["rows"]}
     assert rows["edm"]["steps_timed"] == 6 and rows["gan"]["steps_timed"] == 4
     for r in rows.values():
         assert 0 < r["median_s_per_step"] and r["reference_s_per_step"] == bm.REFERENCE[r["model"]]

@@ -12,21 +12,11 @@ from ipm.engine.trainer import make_adam
 from ipm.models import EDM, StepContext, build_model
 from ipm.models.score_gan import ScoreGAN
 from tests.helpers import ROOT
-from tests.image_fixtures import fake_image_folder, fake_mnist
 
 MODELS = ["edm", "gan", "score_gan", "discr_flow"]
 
 
 RELATED = ["sd_flow", "dmmd"]  # MNIST configs only (no paper config for CelebA)
-
-
-@pytest.fixture(scope="module")
-def roots(tmp_path_factory):
-    base = tmp_path_factory.mktemp("data")
-    return {
-        "mnist": fake_mnist(base / "mnist", n=8),
-        "celeba": fake_image_folder(base / "celeba", n=4, size=(70, 86)),
-    }
 
 
 def _two_steps(cfg, data, shape, edm_cfg=None):

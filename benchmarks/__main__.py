@@ -1,0 +1,135 @@
+"""``python -m benchmarks [--check]``: write ``docs/benchmarks.md`` from the measurements in
+``docs/benchmarks/*.json`` (each written by ``python -m benchmarks.<name> --json``); with
+``--check``, only fail if the page differs from its rendering."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from benchmarks import DOCS
+
+PAGE = DOCS.parent / "benchmarks.md"
+
+INTRO = """# Benchmarks
+
+Written by `python -m benchmarks` from `docs/benchmarks/*.json`; each section names the command
+that measured it and the machine. Each configuration that reports memory runs in a fresh
+process (peak = the process's peak resident set; an idle torch process with the model is about
+235 MiB); times are medians after a warm-up. Timings on shared hosts move by tens of percent
+from minute to minute: compare ratios measured in one run."""
+
+NTK = """The empirical NTK of an MLP 128 → 4×512 (LeakyReLU 0.2) → D and of a DCGAN-style
+generator (128 → 1×32×32). `structured`: the full N×N×D×D kernel by the layer-wise
+factorisation; `trace`: N×N; `operator`: the matrix-free A_θ(V) of Eq. 14; `jacobian_contraction`
+and `ntk_vector_products`: torch.func's recipes; `operator_jax`: the same operator in JAX
+(`jax.jvp` of `jax.vjp`, compiled), measured right after each `operator` row."""
+
+FLOWS = """One squared-MMD flow step (two chunked kernel-gradient sums, normalised RBF) in 2-D, the
+block size chosen automatically; `interleaved` times dense and chunked in one process."""
+
+NETS = """The networks of `experiments/configs/mnist/*.yaml` as `ipm train` builds them, one
+forward and one forward + backward pass of a batch."""
+
+
+def _load(name: str) -> dict | None:
+    f = DOCS / f"{name}.json"
+    return json.loads(f.read_text()) if f.is_file() else None
+
+
+def _head(rec: dict, title: str, text: str) -> list[str]:
+    return ["", f"## {title}", "", text, "", f"- command: `{rec['command']}`",
+            f"- machine: {rec['hardware']}", ""]  # fmt: skip
+
+
+def _mib(r: dict) -> str:
+    return f"{r['peak_rss_mib']:.0f}" if "peak_rss_mib" in r else "–"
+
+
+def ntk_section(rec: dict) -> list[str]:
+    lines = _head(rec, "Empirical NTK", NTK)
+    lines += ["| method | model | D | N | seconds | peak MiB |", "|---|---|---|---|---|---|"]
+    for r in rec["rows"]:
+        secs = f"{r['seconds']:.4g}" if r.get("seconds") is not None else r.get("note", "–")
+        lines.append(f"| {r['method']} | {r['model']} | {r['D']} | {r['N']} | {secs} | {_mib(r)} |")
+    ops = {
+        (r["model"], r["D"], r["N"]): r["seconds"] for r in rec["rows"] if r["method"] == "operator"
+    }
+    jax = {
+        (r["model"].split("-")[0], r["D"], r["N"]): r["seconds"]
+        for r in rec["rows"]
+        if r["method"] == "operator_jax"
+    }
+    both = sorted(k for k in ops if k in jax)
+    if both:
+        lines += ["", "| operator | ipm s | JAX s | ipm / JAX |", "|---|---|---|---|"]
+        for k in both:
+            lines.append(
+                f"| {k[0]}, D = {k[1]}, N = {k[2]} | {ops[k]:.4g} | {jax[k]:.4g} | "
+                f"{ops[k] / jax[k]:.2f} |"
+            )
+    return lines
+
+
+def flows_section(rec: dict) -> list[str]:
+    lines = _head(rec, "Chunked kernel sums", FLOWS)
+    lines += ["| mode | N | M | block rows | seconds | peak MiB |", "|---|---|---|---|---|---|"]
+    for r in rec["rows"]:
+        if r["mode"] == "interleaved":
+            ratio = r["dense_seconds"] / r["chunked_seconds"]
+            lines.append(
+                f"| interleaved | {r['N']} | {r['M']} | – | dense {r['dense_seconds']:.3g}, "
+                f"chunked {r['chunked_seconds']:.3g} (chunked {ratio:.2f}× faster) | – |"
+            )
+        else:
+            lines.append(
+                f"| {r['mode']} | {r['N']} | {r['M']} | {r['chunk_size']} | "
+                f"{r['seconds']:.3g} | {_mib(r)} |"
+            )
+    return lines
+
+
+def nets_section(rec: dict) -> list[str]:
+    lines = _head(rec, "Networks of the MNIST configs", NETS)
+    lines += [
+        "| config | network | parameters | batch | forward s | forward + backward s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rec["rows"]:
+        lines.append(
+            f"| {r['config']} | {r['network']} | {r['params']:,} | {r['batch']} | "
+            f"{r['forward_s']:.3g} | {r['forward_backward_s']:.3g} |"
+        )
+    return lines
+
+
+def render() -> str:
+    lines = [INTRO]
+    for name, section in (("ntk", ntk_section), ("flows", flows_section), ("nets", nets_section)):
+        rec = _load(name)
+        if rec is not None:
+            lines += section(rec)
+    lines += [
+        "",
+        "Step times of the Gaussians models: `docs/results/gaussians/` "
+        "(`python -m benchmarks.models`).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--check", action="store_true")
+    a = p.parse_args(argv)
+    text = render()
+    if a.check:
+        if not PAGE.is_file() or PAGE.read_text() != text:
+            raise SystemExit(f"{PAGE} differs from its rendering: run python -m benchmarks")
+        return 0
+    PAGE.write_text(text)
+    print(f"-> {PAGE}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
