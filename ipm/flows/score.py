@@ -52,6 +52,11 @@ def _sigma_of(sigma, t, who: str):
     return check_positive(sigma, "sigma")
 
 
+def _column(s):
+    """A per-particle σ (N,) as a column (N, 1) that scales rows; a number as it is."""
+    return s[:, None] if isinstance(s, Tensor) else s
+
+
 class Langevin(Flow):
     """Langevin dynamics dx = ∇log[p ⋆ k_σ](x) dt + √2 dW (Eq. 4; Eq. 6 with σ > 0).
 
@@ -113,7 +118,7 @@ class EDMProbabilityFlow(Flow):
 
     def _field(self, x, t, particles):
         s = _sigma_of(None, t, "EDMProbabilityFlow")
-        return -s * self.data_score(x, s)
+        return -_column(s) * self.data_score(x, s)
 
 
 class EDMFamily(Flow):
@@ -151,10 +156,12 @@ class EDMFamily(Flow):
         v = 2.0 * self.data_score(x, s)
         if self.model_score is not None:
             v = v - (1.0 - self.alpha) * self.model_score(x, particles=particles)
-        return -s * v
+        return -_column(s) * v
 
     def diffusion(self, t):
         s = _sigma_of(None, t, "EDMFamily")
+        if isinstance(s, Tensor):
+            raise ValueError("t: the SDE's diffusion takes one σ for all particles")
         return math.sqrt(2.0 * self.alpha * s)
 
     @property

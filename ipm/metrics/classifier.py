@@ -1,6 +1,6 @@
 """The MNIST classifier whose penultimate layer is ipm's feature space for FID on MNIST and digits.
 
-A small CNN that ``experiments/train_mnist_classifier.py`` trains on the MNIST training set;
+A small CNN that ``python -m experiments.train_mnist_classifier`` trains on the MNIST training set;
 its state dict ships in the package (``ipm/metrics/weights/mnist_classifier.pt``, float32) with
 its test accuracy in ``mnist_classifier.json`` beside it. Inputs are images (N, 1, H, W) in
 [−1, 1] (ipm's convention); anything other than 32×32 (digits at 8 or 16 px, raw 28×28 MNIST)
@@ -91,7 +91,7 @@ def load_mnist_classifier(path: str | Path | None = None, device="cpu") -> MNIST
     if not p.is_file():
         raise FileNotFoundError(
             f"MNIST classifier: no weights at {p}; train them with "
-            "`python experiments/train_mnist_classifier.py --out <file>`"
+            "`python -m experiments.train_mnist_classifier --out <file>`"
         )
     net = MNISTClassifier()
     net.load_state_dict(torch.load(p, map_location="cpu", weights_only=True))

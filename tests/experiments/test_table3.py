@@ -12,10 +12,10 @@ def test_table3_quick(tmp_path, capsys):
 
     res = main(["--quick", "--out", str(tmp_path / "out"), "--runs", str(tmp_path / "runs")])
     assert set(res["gaussians"]) == set(MODELS)
-    for m, r in res["gaussians"].items():
-        assert 0 <= r["modes_covered"] <= 5 and r["w2"] > 0, m
-        assert r["n_samples"] == 1000
     md = (tmp_path / "out/README.md").read_text()
+    for m, r in res["gaussians"].items():
+        assert r["n_samples"] == 1000, m
+        assert f"{r['mmd2']:.2e}" in md, m
     assert "| metric | EDM | Discr. Flow | GAN | Score GAN | SD flow | DMMD |" in md
     assert "not comparable" in md  # the paper's Inception-FIDs are labelled, not mixed in
     # a second table reuses the cached evaluation of an unchanged checkpoint ...

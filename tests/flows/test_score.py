@@ -90,3 +90,18 @@ def test_noised_field_is_the_flow_at_noised_points_times_a_power_of_sigma():
     for k in (1, 2):
         want = sigma[:, None] ** k * flow.field(xt, sigma)
         torch.testing.assert_close(NoisedField(flow, sigma, eps, power=k).field(x), want)
+
+
+def test_edm_flows_take_one_sigma_per_particle():
+    """In σ-time a per-particle σ scales each particle's row (the probability-flow ODE and the
+    α-family's drift); the SDE's diffusion needs one σ."""
+    from ipm.flows import EDMFamily, EDMProbabilityFlow, ExactScore
+
+    p = five_gaussians().to(DT)
+    x = torch.randn(4, 2, generator=torch.Generator().manual_seed(4), dtype=DT)
+    sigma = torch.tensor([0.3, 1.0, 2.0, 5.0], dtype=DT)
+    for flow in (EDMProbabilityFlow(ExactScore(p)), EDMFamily(ExactScore(p), 1.0)):
+        rows = torch.cat([flow.field(x[i : i + 1], float(sigma[i])) for i in range(4)])
+        torch.testing.assert_close(flow.field(x, sigma), rows)
+    with pytest.raises(ValueError, match="one σ"):
+        EDMFamily(ExactScore(p), 1.0).diffusion(sigma)
