@@ -17,15 +17,18 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from ..config import OptimConfig, PenaltyConfig
-from ..flows import gradient_penalty, penalty_points
+from ..config import NoiseConfig, OptimConfig, PenaltyConfig
+from ..flows import denoising_loss, gradient_penalty, penalty_points
+from ..schedules import edm_sigma_from_uniform
 
 __all__ = [
     "GenerativeModel",
     "SampleOutput",
     "StepContext",
     "as_shape",
+    "denoising_step",
     "descend",
+    "noise_sigma",
     "penalty",
     "sample_generator",
 ]
@@ -91,6 +94,21 @@ def descend(opt: torch.optim.Optimizer, loss: Tensor) -> Tensor:
     loss.backward()
     opt.step()
     return loss.detach()
+
+
+def noise_sigma(noise: NoiseConfig, u: Tensor) -> Tensor:
+    """σ ~ p_σ (Eq. 28) on the range of ``noise`` from u ~ U[0, 1]."""
+    return edm_sigma_from_uniform(u, noise.sigma_min, noise.sigma_max, noise.rho)
+
+
+def denoising_step(opt: torch.optim.Optimizer, denoiser, x: Tensor, ctx, cfg) -> Tensor:
+    """One denoising-score-matching step (Eq. 23) of ``denoiser`` on clean x (N, D): σ by
+    Eq. 28 on ``cfg.noise`` and ε ~ N(0, I) drawn from ``ctx``, EDM's weight λ(σ) where
+    ``cfg.score_loss`` is ``"edm"``. Returns the detached loss."""
+    b = x.shape[0]
+    sigma, eps = noise_sigma(cfg.noise, ctx.rand(b)), ctx.randn(b, x.shape[1])
+    weight = cfg.noise.sigma_data if cfg.score_loss == "edm" else None
+    return descend(opt, denoising_loss(denoiser, x, sigma, eps, sigma_data=weight))
 
 
 def penalty(cfg: PenaltyConfig, f: Callable[[Tensor], Tensor], real, fake, u) -> Tensor:

@@ -34,12 +34,17 @@ from ..flows import (
     NoisedField,
     ScoreDifference,
     ScoreSource,
-    denoising_loss,
 )
 from ..nets.build import denoiser_body, generator_net
 from ..nets.config import MLPConfig
-from ..schedules import edm_sigma_from_uniform
-from .base import GenerativeModel, SampleOutput, StepContext, descend, sample_generator
+from .base import (
+    GenerativeModel,
+    SampleOutput,
+    StepContext,
+    denoising_step,
+    noise_sigma,
+    sample_generator,
+)
 
 __all__ = ["ScoreGAN"]
 
@@ -114,10 +119,7 @@ class ScoreGAN(GenerativeModel):
 
     def draw_sigma(self, ctx: StepContext, n: int) -> Tensor:
         """σ ~ p_σ (Eq. 28)."""
-        c = self.cfg
-        return edm_sigma_from_uniform(
-            ctx.rand(n), c.noise.sigma_min, c.noise.sigma_max, c.noise.rho
-        )
+        return noise_sigma(self.cfg.noise, ctx.rand(n))
 
     def flow(self) -> ScoreDifference:
         """The score-difference flow of Eq. 26 with the two scores (σ read from t)."""
@@ -133,15 +135,11 @@ class ScoreGAN(GenerativeModel):
     def train_step(self, ctx: StepContext, opt) -> dict:
         b, c = self.batch_size, self.cfg
         gen, sc = self.net("generator"), self.net("gen_score")
-        weight = c.noise.sigma_data if c.score_loss == "edm" else None
         # K denoising-score-matching steps on generated samples (Eq. 23, Algorithm 1)
         for _ in range(c.score_steps):
             with torch.no_grad():
                 x = gen(ctx.randn(b, c.latent_dim))
-            sigma, noise = self.draw_sigma(ctx, b), ctx.randn(b, self.dim)
-            s_loss = descend(
-                opt["gen_score"], denoising_loss(sc, x, sigma, noise, sigma_data=weight)
-            )
+            s_loss = denoising_step(opt["gen_score"], sc, x, ctx, c)
         # generator: Eq. 27, θ ← θ + η ∇θ[σ g(z)ᵀ sg(μ_p s^p(x̃, σ) − μ_ρ s^ρ(x̃, σ))], x̃ = g(z) + σε
         z = ctx.randn(b, c.latent_dim)
         sigma, eps = self.draw_sigma(ctx, b), ctx.randn(b, self.dim)

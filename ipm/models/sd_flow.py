@@ -45,12 +45,18 @@ from ..config import (
     non_negative,
     positive,
 )
-from ..flows import DenoiserScore, EDMDenoiser, NoisedField, ScoreDifference, denoising_loss
+from ..flows import DenoiserScore, EDMDenoiser, NoisedField, ScoreDifference
 from ..nets.build import denoiser_body, generator_net
 from ..nets.config import MLPConfig
-from ..schedules import edm_sigma_from_uniform
 from ..solvers import euler_step
-from .base import GenerativeModel, SampleOutput, StepContext, descend, sample_generator
+from .base import (
+    GenerativeModel,
+    SampleOutput,
+    StepContext,
+    denoising_step,
+    noise_sigma,
+    sample_generator,
+)
 
 __all__ = ["SDFlow"]
 
@@ -107,19 +113,6 @@ class SDFlow(GenerativeModel):
         self.particles: Tensor | None = None  # the pool (variant "particles"), (M, D)
         self.step = 0  # training steps done (the flow starts after cfg.warmup)
 
-    def draw_sigma(self, u: Tensor) -> Tensor:
-        """σ by Eq. 28 from u ~ U[0, 1]."""
-        c = self.cfg
-        return edm_sigma_from_uniform(u, c.noise.sigma_min, c.noise.sigma_max, c.noise.rho)
-
-    def _dsm_step(self, name: str, x: Tensor, ctx: StepContext, opt) -> Tensor:
-        b = x.shape[0]
-        sigma, noise = self.draw_sigma(ctx.rand(b)), ctx.randn(b, self.dim)
-        weight = self.cfg.noise.sigma_data if self.cfg.score_loss == "edm" else None
-        return descend(
-            opt[name], denoising_loss(self.net(name), x, sigma, noise, sigma_data=weight)
-        )
-
     def flow(self) -> ScoreDifference:
         """∇log p̃_σ − ∇log q̃_σ from the two denoisers (Eq. 19), σ read from t."""
         data, source = self.networks["data_den"], self.networks["source_den"]
@@ -139,16 +132,20 @@ class SDFlow(GenerativeModel):
             pool = torch.randn(c.n_particles, self.dim, generator=ctx.rng, dtype=ctx.dtype)
             self.particles = pool.to(ctx.device)
         for _ in range(c.data_steps):
-            d_loss = self._dsm_step("data_den", ctx.data_batch(b), ctx, opt)
+            d_loss = denoising_step(
+                opt["data_den"], self.net("data_den"), ctx.data_batch(b), ctx, c
+            )
         for _ in range(c.score_steps):
-            s_loss = self._dsm_step("source_den", self._source_batch(ctx, b), ctx, opt)
+            s_loss = denoising_step(
+                opt["source_den"], self.net("source_den"), self._source_batch(ctx, b), ctx, c
+            )
         out = {"data_loss": d_loss, "source_loss": s_loss}
         self.step += 1
         if self.step <= c.warmup:  # denoisers only: D_p learns the data, D_q the initial source
             return out
         if c.variant == "generator":
             z = ctx.randn(b, c.latent_dim)
-            sigma, eps = self.draw_sigma(ctx.rand(b)), ctx.randn(b, self.dim)
+            sigma, eps = noise_sigma(c.noise, ctx.rand(b)), ctx.randn(b, self.dim)
             field = NoisedField(self.flow(), sigma, eps, power=2)
             step = InteractingParticleModel(field, self.net("generator"), opt["generator"]).step(z)
             out["particles"] = step.x
@@ -159,7 +156,9 @@ class SDFlow(GenerativeModel):
         else:
             idx = torch.arange(m, device=ctx.device)
         n = idx.shape[0]
-        sigma = self.draw_sigma(torch.rand(n, generator=ctx.rng, dtype=ctx.dtype)).to(ctx.device)
+        sigma = noise_sigma(c.noise, torch.rand(n, generator=ctx.rng, dtype=ctx.dtype)).to(
+            ctx.device
+        )
         eps = torch.randn(n, self.dim, generator=ctx.rng, dtype=ctx.dtype).to(ctx.device)
         field = NoisedField(self.flow(), sigma, eps, power=2)
         clamp = (-c.clip, c.clip) if c.clip > 0 else None
