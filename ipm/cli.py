@@ -81,9 +81,9 @@ def _evaluate(args) -> int:
 
 
 def _sweep(args) -> int:
-    from .sweeps import parse_reference, sweep
+    from .sweeps import markdown, parse_reference, sweep
 
-    sweep(
+    res = sweep(
         args.config,
         args.seeds,
         args.set,
@@ -94,8 +94,7 @@ def _sweep(args) -> int:
         threads=args.threads,
         quick=args.quick,
     )
-    out = args.out or args.runs or Path("runs") / "sweeps" / Path(args.config).stem
-    print((Path(out) / "README.md").read_text())
+    print(markdown(res))
     return 0
 
 
