@@ -139,6 +139,9 @@ class GenerativeModel(ABC):
     inputs: ClassVar[tuple[str, ...]] = ()
     #: network name → the config field of the Adam settings that train it
     optimizers: ClassVar[dict[str, str]] = {}
+    #: attributes outside the networks that a resumed run needs (tensors; 0-d integer tensors
+    #: come back as ints; None is unset and not saved)
+    state: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, cfg, shape: int | tuple[int, ...], batch_size: int = 128):
         """``cfg``: the model's config; ``shape``: one sample's (D,) or (C, H, W)."""
@@ -168,7 +171,6 @@ class GenerativeModel(ABC):
     def train_step(self, ctx: StepContext, opt: dict[str, torch.optim.Optimizer]) -> dict:
         """One training step; returns named tensors (losses, particles) the engine checks."""
 
-    @abstractmethod
     def sample(
         self,
         n: int,
@@ -177,7 +179,9 @@ class GenerativeModel(ABC):
         nfe: int | None = None,
         record: bool = False,
     ) -> SampleOutput:
-        """n samples; ``nfe`` asks a particle model for a coarser (or finer) grid."""
+        """n samples; ``nfe`` asks a particle model for a coarser (or finer) grid. By default
+        g(z), z ~ N(0, I), from the ``generator`` network and ``cfg.latent_dim``."""
+        return sample_generator(self.networks["generator"], self.cfg.latent_dim, n, generator)
 
     @property
     def max_samples(self) -> int | None:
@@ -193,13 +197,26 @@ class GenerativeModel(ABC):
         return None
 
     def extra_state(self) -> dict[str, Tensor]:
-        """Model state outside its networks that a resumed run needs (e.g. cached trajectories)."""
-        return {}
+        """The attributes named by :attr:`state` that are set, as CPU tensors."""
+        values = {k: getattr(self, k) for k in self.state}
+        return {
+            k: v.cpu() if isinstance(v, Tensor) else torch.tensor(v)
+            for k, v in values.items()
+            if v is not None
+        }
 
     def load_extra_state(self, state: dict[str, Tensor]) -> None:
-        return None
+        """Sets the attributes :meth:`extra_state` saved (tensors on the networks' device)."""
+        for k in set(self.state) & set(state):
+            v = state[k]
+            whole = v.ndim == 0 and not v.is_floating_point()
+            setattr(self, k, int(v) if whole else v.to(self.device))
 
     def to(self, device: torch.device) -> GenerativeModel:
+        """Moves the networks and the :attr:`inputs` given (e.g. a data score) to ``device``."""
         for m in self.networks.values():
             m.to(device)
+        for name in self.inputs:
+            if getattr(self, name, None) is not None:
+                getattr(self, name).to(device)
         return self

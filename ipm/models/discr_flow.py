@@ -26,11 +26,7 @@ from ..config import (
     require,
 )
 from ..distributions import IsotropicGaussian
-from ..flows import (
-    DiscriminatorFlow,
-    GANLoss,
-    discriminator_objective,
-)
+from ..flows import DiscriminatorFlow, GANLoss, discriminator_objective
 from ..nets.build import discriminator_net
 from ..nets.config import MLPConfig
 from ..solvers import Euler, uniform_grid
@@ -85,6 +81,7 @@ class DiscriminatorFlowModel(GenerativeModel):
     sampling_networks = ("discriminator",)
     is_particle_model = True
     optimizers = {"discriminator": "optim"}
+    state = ("traj", "age", "steps")
 
     def __init__(self, cfg: DiscrFlowConfig, shape: int | tuple[int, ...], batch_size: int = 128):
         super().__init__(cfg, shape, batch_size)
@@ -97,10 +94,10 @@ class DiscriminatorFlowModel(GenerativeModel):
         )
         self.loss = GANLoss(cfg.loss)
         # "multi_time": the cached trajectory (N, B, D) and how many updates used it;
-        # "persistent": the particles (B, D) and their step indices (B,)
-        self._traj: Tensor | None = None
-        self._age = 0
-        self._steps: Tensor | None = None
+        # "persistent": the particles (B, D) and their step indices (B,) (age stays 0)
+        self.traj: Tensor | None = None
+        self.age: int | None = None
+        self.steps: Tensor | None = None
 
     def flow(self) -> DiscriminatorFlow:
         return DiscriminatorFlow(self.networks["discriminator"], self.loss, time_conditioned=True)
@@ -140,17 +137,17 @@ class DiscriminatorFlowModel(GenerativeModel):
             x0, i = self._prior_like(ctx.randn(b, self.dim)), ctx.randint(n, b)
             return self.simulate_to(x0, i), i, None
         if c.schedule == "multi_time":
-            if self._traj is None or self._age >= c.times_per_trajectory:
-                self._traj, self._age = self.simulate(self._prior_like(ctx.randn(b, self.dim))), 0
-            self._age += 1
+            if self.traj is None or self.age >= c.times_per_trajectory:
+                self.traj, self.age = self.simulate(self._prior_like(ctx.randn(b, self.dim))), 0
+            self.age += 1
             i = ctx.randint(n, b)
-            return self._traj[i, torch.arange(i.shape[0], device=i.device)], i, self._traj[-1]
+            return self.traj[i, torch.arange(i.shape[0], device=i.device)], i, self.traj[-1]
         # persistent: B particles at staggered steps, each advanced one step per update
-        if self._traj is None:
+        if self.traj is None:
             i = ctx.local(torch.arange(b) % n)
             x0 = self._prior_like(ctx.randn(b, self.dim))
-            self._traj, self._steps = self.simulate_to(x0, i), i
-        return self._traj, self._steps, None
+            self.traj, self.steps, self.age = self.simulate_to(x0, i), i, 0
+        return self.traj, self.steps, None
 
     def _advance(self, ctx: StepContext) -> None:
         """Persistent schedule: one Euler step of every particle at its own time with the
@@ -158,12 +155,12 @@ class DiscriminatorFlowModel(GenerativeModel):
         n = self.cfg.flow_steps
         # drawn every step: a fixed RNG stream
         noise = self._prior_like(ctx.randn(self.batch_size, self.dim))
-        t = self._steps.to(self._traj.dtype) / n
-        x = self.particle_model().step(self._traj, t, 1.0 / n)
-        nxt = self._steps + 1
+        t = self.steps.to(self.traj.dtype) / n
+        x = self.particle_model().step(self.traj, t, 1.0 / n)
+        nxt = self.steps + 1
         done = nxt >= n
-        self._traj = torch.where(done[:, None], noise, x.detach())
-        self._steps = torch.where(done, torch.zeros_like(nxt), nxt)
+        self.traj = torch.where(done[:, None], noise, x.detach())
+        self.steps = torch.where(done, torch.zeros_like(nxt), nxt)
 
     def train_step(self, ctx: StepContext, opt) -> dict:
         b, c = self.batch_size, self.cfg
@@ -180,21 +177,6 @@ class DiscriminatorFlowModel(GenerativeModel):
         if c.schedule == "persistent":
             self._advance(ctx)
         return {"d_loss": loss, "particles": fake if end is None else end}
-
-    def extra_state(self) -> dict[str, Tensor]:
-        if self._traj is None:
-            return {}
-        state = {"traj": self._traj.cpu(), "age": torch.tensor(self._age)}
-        if self._steps is not None:
-            state["steps"] = self._steps.cpu()
-        return state
-
-    def load_extra_state(self, state: dict[str, Tensor]) -> None:
-        if "traj" in state:
-            dev = self.device
-            self._traj, self._age = state["traj"].to(dev), int(state["age"])
-            if "steps" in state:
-                self._steps = state["steps"].to(dev)
 
     def sample(self, n, *, generator=None, nfe=None, record=False, stop=None) -> SampleOutput:
         stop = stop if stop is not None else (self.cfg.sample_stop or None)

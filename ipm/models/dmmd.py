@@ -91,6 +91,7 @@ class DMMD(GenerativeModel):
     sampling_networks = ("features",)
     is_particle_model = True
     optimizers = {"features": "optim"}
+    state = ("reference",)
 
     def __init__(self, cfg: DMMDConfig, shape: int | tuple[int, ...], batch_size: int = 128):
         super().__init__(cfg, shape, batch_size)
@@ -175,11 +176,3 @@ class DMMD(GenerativeModel):
     def field(self, x: Tensor) -> Tensor:
         """The flow's field at t_min (towards the data), for figures."""
         return self.flow().field(x, self.cfg.t_min)
-
-    def extra_state(self) -> dict[str, Tensor]:
-        return {} if self.reference is None else {"reference": self.reference.cpu()}
-
-    def load_extra_state(self, state: dict[str, Tensor]) -> None:
-        if "reference" in state:
-            dev = self.device
-            self.reference = state["reference"].to(dev)

@@ -17,21 +17,10 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from .. import InteractingParticleModel
 from ..config import ModelConfig, NetConfig, OptimConfig, PenaltyConfig, net_kinds, positive
-from ..flows import (
-    DiscriminatorFlow,
-    GANLoss,
-    discriminator_objective,
-)
+from ..flows import DiscriminatorFlow, GANLoss, discriminator_objective
 from ..nets.build import discriminator_net, generator_net
 from ..nets.config import MLPConfig
-from .base import (
-    GenerativeModel,
-    SampleOutput,
-    StepContext,
-    descend,
-    penalty,
-    sample_generator,
-)
+from .base import GenerativeModel, StepContext, descend, penalty
 
 __all__ = ["GAN"]
 
@@ -110,9 +99,6 @@ class GAN(GenerativeModel):
         step = intpm.step(ctx.randn(b, self.cfg.latent_dim))
         g_loss = -step.h.mean()  # E[c∘f(g(z))], from the field's own forward pass
         return {"d_loss": d_loss, "g_loss": g_loss, "particles": step.x}
-
-    def sample(self, n, *, generator=None, nfe=None, record=False) -> SampleOutput:
-        return sample_generator(self.networks["generator"], self.cfg.latent_dim, n, generator)
 
     def field(self, x: Tensor) -> Tensor:
         return self.flow().field(x)

@@ -28,23 +28,10 @@ from ..config import (
     positive,
     require,
 )
-from ..flows import (
-    DenoiserScore,
-    EDMDenoiser,
-    NoisedField,
-    ScoreDifference,
-    ScoreSource,
-)
+from ..flows import DenoiserScore, EDMDenoiser, NoisedField, ScoreDifference, ScoreSource
 from ..nets.build import denoiser_body, generator_net
 from ..nets.config import MLPConfig
-from .base import (
-    GenerativeModel,
-    SampleOutput,
-    StepContext,
-    denoising_step,
-    noise_sigma,
-    sample_generator,
-)
+from .base import GenerativeModel, StepContext, denoising_step, noise_sigma
 
 __all__ = ["ScoreGAN"]
 
@@ -111,12 +98,6 @@ class ScoreGAN(GenerativeModel):
         body = denoiser_body(cfg.score_net, self.shape, cfg.embedding_dim, key="model.score_net")
         self.networks["gen_score"] = EDMDenoiser(self.dim, cfg.noise.sigma_data, body=body)
 
-    def to(self, device):
-        super().to(device)
-        if self.data_score is not None:
-            self.data_score.to(device)
-        return self
-
     def draw_sigma(self, ctx: StepContext, n: int) -> Tensor:
         """σ ~ p_σ (Eq. 28)."""
         return noise_sigma(self.cfg.noise, ctx.rand(n))
@@ -146,9 +127,6 @@ class ScoreGAN(GenerativeModel):
         field = NoisedField(self.flow(), sigma, eps, power=1)
         step = InteractingParticleModel(field, gen, opt["generator"]).step(z)
         return {"score_loss": s_loss, "g_loss": torch.tensor(step.loss), "particles": step.x}
-
-    def sample(self, n, *, generator=None, nfe=None, record=False) -> SampleOutput:
-        return sample_generator(self.networks["generator"], self.cfg.latent_dim, n, generator)
 
     def field(self, x: Tensor) -> Tensor | None:
         if self.data_score is None:

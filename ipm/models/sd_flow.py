@@ -49,14 +49,7 @@ from ..flows import DenoiserScore, EDMDenoiser, NoisedField, ScoreDifference
 from ..nets.build import denoiser_body, generator_net
 from ..nets.config import MLPConfig
 from ..solvers import euler_step
-from .base import (
-    GenerativeModel,
-    SampleOutput,
-    StepContext,
-    denoising_step,
-    noise_sigma,
-    sample_generator,
-)
+from .base import GenerativeModel, SampleOutput, StepContext, denoising_step, noise_sigma
 
 __all__ = ["SDFlow"]
 
@@ -99,6 +92,7 @@ class SDFlowConfig(ModelConfig):
 class SDFlow(GenerativeModel):
     name = "sd_flow"
     optimizers = {"data_den": "optim", "source_den": "optim", "generator": "g_optim"}
+    state = ("step", "particles")
 
     def __init__(self, cfg: SDFlowConfig, shape: int | tuple[int, ...], batch_size: int = 128):
         super().__init__(cfg, shape, batch_size)
@@ -168,25 +162,13 @@ class SDFlow(GenerativeModel):
         out["particles"] = y
         return out
 
-    def extra_state(self) -> dict[str, Tensor]:
-        state = {"step": torch.tensor(self.step)}
-        if self.particles is not None:
-            state["particles"] = self.particles.cpu()
-        return state
-
-    def load_extra_state(self, state: dict[str, Tensor]) -> None:
-        self.step = int(state.get("step", 0))
-        if "particles" in state:
-            dev = self.device
-            self.particles = state["particles"].to(dev)
-
     @property
     def max_samples(self) -> int | None:
         return self.cfg.n_particles if self.cfg.variant == "particles" else None
 
     def sample(self, n, *, generator=None, nfe=None, record=False) -> SampleOutput:
         if self.cfg.variant == "generator":
-            return sample_generator(self.networks["generator"], self.cfg.latent_dim, n, generator)
+            return super().sample(n, generator=generator)
         if self.particles is None:
             raise ValueError("sd_flow: no particles yet (train the model first)")
         m = self.particles.shape[0]

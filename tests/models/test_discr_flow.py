@@ -45,17 +45,17 @@ def test_persistent_schedule_advances_each_particle_one_euler_step():
     n, eta = cfg.model.flow_steps, cfg.model.eta
     m.train_step(ctx, opt)  # first step: particles at staggered steps 0 … N−1, then advanced
     for _ in range(3):
-        x, i = m._traj.clone(), m._steps.clone()
+        x, i = m.traj.clone(), m.steps.clone()
         m.train_step(ctx, opt)  # the update, then one Euler step with the updated discriminator
         xg = x.requires_grad_(True)
         c = m.loss.fns.c(d(xg, i.to(DT) / n)[:, 0]).sum()
         (gr,) = torch.autograd.grad(c, xg)
         moved = i + 1 < n
         expect = x.detach() - (eta / n) * gr
-        assert torch.allclose(m._traj[moved], expect[moved], atol=1e-12)
-        assert torch.equal(m._steps[moved], i[moved] + 1)
-        assert (m._steps[~moved] == 0).all() and bool((~moved).any())
-    assert sorted(m._steps.tolist()) == sorted(((torch.arange(m.batch_size) + 4) % n).tolist())
+        assert torch.allclose(m.traj[moved], expect[moved], atol=1e-12)
+        assert torch.equal(m.steps[moved], i[moved] + 1)
+        assert (m.steps[~moved] == 0).all() and bool((~moved).any())
+    assert sorted(m.steps.tolist()) == sorted(((torch.arange(m.batch_size) + 4) % n).tolist())
 
 
 def test_discriminator_flow_starts_from_its_prior_in_training_and_sampling():
@@ -67,7 +67,7 @@ def test_discriminator_flow_starts_from_its_prior_in_training_and_sampling():
     restarted = []
     for _ in range(cfg.model.flow_steps):  # every particle restarts once
         m.train_step(ctx, opt)
-        restarted.append(m._traj[m._steps == 0])  # restarted from π after reaching t = 1
+        restarted.append(m.traj[m.steps == 0])  # restarted from π after reaching t = 1
     x0 = torch.cat(restarted)
     assert x0.shape[0] >= m.batch_size
     assert abs(float(x0.mean()) + 1) < 0.05 and abs(float(x0.std()) - 0.25) < 0.05
