@@ -1,7 +1,7 @@
 """Config sections shared by several models, written once: the optimiser, the noise schedule
 of the denoising models and the discriminator's gradient penalty; and the families (tagged
-unions) of model, network and data configs, whose members live with the code they configure
-(:mod:`ipm.models`, :mod:`ipm.nets.config`, :mod:`ipm.data.config`)."""
+unions) of model, network and data configs, whose members are :mod:`ipm.config.models`,
+:mod:`ipm.nets.config` and :mod:`ipm.data.config`."""
 
 from __future__ import annotations
 

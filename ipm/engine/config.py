@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .. import models  # noqa: F401  (defines the model configs, members of ModelConfig)
 from ..config import (
     ConfigError,
     DataConfig,
@@ -20,6 +19,7 @@ from ..config import (
     read_yaml,
     require,
 )
+from ..config import models as model_configs  # noqa: F401  (the members of ModelConfig)
 from ..data.config import GaussiansData
 
 __all__ = [

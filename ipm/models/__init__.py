@@ -1,19 +1,16 @@
 """The paper's models as compositions of a flow and an optional generator (Table 1).
 
-A model is one module of this package: its config (a :class:`~ipm.config.ModelConfig`) and its
-class (a :class:`GenerativeModel` with the config's ``name``). Every module here is imported
-with the package, so :func:`build_model` and the config loader find a new model by itself.
+A model is a module of this package holding a :class:`GenerativeModel` whose ``config`` is its
+config class, a :class:`~ipm.config.ModelConfig` in :mod:`ipm.config.models` (the schema, apart
+from the code). Every module here is imported with the package, so :func:`build_model` finds a
+new model by itself; a test checks that every model config has its model and the reverse.
 
-======================  ===========================================  ==================
-model                   flow (h_ρ)                                   generator
-======================  ===========================================  ==================
-:class:`EDM`            EDM ODE (8) / SDE (7) of a learned score     none
-:class:`GAN`            discriminator flow −∇(c∘f) (20)               MLP (Int-PM)
-:class:`ScoreGAN`       score difference (19, 26)                    MLP (Int-PM)
-:class:`DiscriminatorFlowModel`  time-conditioned discriminator flow (20)  none
-:class:`SDFlow`         score difference (19) of two learned denoisers  none / generator
-:class:`DMMD`           noise-adaptive squared-MMD flow (learned k_t)  none
-======================  ===========================================  ==================
+- :class:`EDM`: the EDM ODE (8) or SDE (7) of a learned score; no generator.
+- :class:`GAN`: the discriminator flow −∇(c∘f) (20) × a generator (Int-PM).
+- :class:`ScoreGAN`: the score difference (19, 26) × a generator (Int-PM).
+- :class:`DiscriminatorFlowModel`: the time-conditioned discriminator flow (20); no generator.
+- :class:`SDFlow`: the score difference (19) of two learned denoisers × none or a generator.
+- :class:`DMMD`: the noise-adaptive squared-MMD flow of a learned kernel k_t; no generator.
 """
 
 from __future__ import annotations
@@ -22,28 +19,22 @@ import importlib
 import pkgutil
 
 from .base import GenerativeModel, SampleOutput, StepContext
-from .discr_flow import DiscrFlowConfig, DiscriminatorFlowModel
-from .dmmd import DMMD, DMMDConfig
-from .edm import EDM, EDMConfig
-from .gan import GAN, GANConfig
-from .score_gan import ScoreGAN, ScoreGANConfig
-from .sd_flow import SDFlow, SDFlowConfig
+from .discr_flow import DiscriminatorFlowModel
+from .dmmd import DMMD
+from .edm import EDM
+from .gan import GAN
+from .score_gan import ScoreGAN
+from .sd_flow import SDFlow
 
 __all__ = [
     "DMMD",
     "EDM",
     "GAN",
-    "DMMDConfig",
-    "DiscrFlowConfig",
     "DiscriminatorFlowModel",
-    "EDMConfig",
-    "GANConfig",
     "GenerativeModel",
     "SampleOutput",
     "SDFlow",
-    "SDFlowConfig",
     "ScoreGAN",
-    "ScoreGANConfig",
     "StepContext",
     "build_model",
     "models",
@@ -59,14 +50,16 @@ def models() -> dict[str, type[GenerativeModel]]:
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        out[cls.name] = cls
+        if "name" in vars(cls):  # set when the class was defined with its config
+            out[cls.name] = cls
     return out
 
 
 def build_model(cfg, shape: int | tuple[int, ...], **inputs) -> GenerativeModel:
     """The model of a run config's ``cfg.model`` (batch ``cfg.train.batch_size``) for data of
-    shape ``shape`` (D, or (C, H, W) for images; networks on the CPU); ``inputs`` are the constructor arguments a model takes from outside
-    its run (:attr:`GenerativeModel.inputs`, e.g. the Score GAN's ``data_score``)."""
+    shape ``shape`` (D, or (C, H, W) for images; networks on the CPU); ``inputs`` are the
+    constructor arguments a model takes from outside its run (:attr:`GenerativeModel.inputs`,
+    e.g. the Score GAN's ``data_score``)."""
     cls = models()[cfg.model.name]
     unknown = sorted(set(inputs) - set(cls.inputs))
     if unknown:

@@ -17,7 +17,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from ..config import NoiseConfig, OptimConfig, PenaltyConfig
+from ..config import ModelConfig, NoiseConfig, OptimConfig, PenaltyConfig
 from ..flows import denoising_loss, gradient_penalty, penalty_points
 from ..schedules import edm_sigma_from_uniform
 
@@ -128,7 +128,9 @@ def sample_generator(gen: nn.Module, latent_dim: int, n: int, generator=None) ->
 class GenerativeModel(ABC):
     """Base of the models: a flow × an optional generator, with its training step."""
 
-    #: config ``model.name``
+    #: the model's config class (:mod:`ipm.config.models`), whose ``name`` names the model
+    config: ClassVar[type[ModelConfig]]
+    #: config ``model.name`` (read from :attr:`config`)
     name: ClassVar[str]
     #: networks used for sampling (the engine keeps their EMA when enabled)
     sampling_networks: ClassVar[tuple[str, ...]] = ()
@@ -142,6 +144,14 @@ class GenerativeModel(ABC):
     #: attributes outside the networks that a resumed run needs (tensors; 0-d integer tensors
     #: come back as ints; None is unset and not saved)
     state: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not (
+            isinstance(getattr(cls, "config", None), type) and issubclass(cls.config, ModelConfig)
+        ):
+            raise TypeError(f"{cls.__name__}.config: expected an ipm.config.ModelConfig class")
+        cls.name = cls.config.name
 
     def __init__(self, cfg, shape: int | tuple[int, ...], batch_size: int = 128):
         """``cfg``: the model's config; ``shape``: one sample's (D,) or (C, H, W)."""

@@ -8,76 +8,22 @@ default).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
 import torch
 from torch import Tensor
 
 from .. import ParticleModel
-from ..config import (
-    ModelConfig,
-    NetConfig,
-    OptimConfig,
-    PenaltyConfig,
-    net_kinds,
-    non_negative,
-    positive,
-    require,
-)
+from ..config.models import DiscrFlowConfig
 from ..distributions import IsotropicGaussian
 from ..flows import DiscriminatorFlow, GANLoss, discriminator_objective
 from ..nets.build import discriminator_net
-from ..nets.config import MLPConfig
 from ..solvers import Euler, uniform_grid
 from .base import GenerativeModel, SampleOutput, StepContext, descend, penalty
 
 __all__ = ["DiscriminatorFlowModel"]
 
 
-@dataclass(frozen=True)
-class DiscrFlowConfig(ModelConfig):
-    """Discriminator Flow (Algorithm 3): a time-conditioned discriminator, no generator.
-
-    ``schedule="paper"`` simulates the N-step Euler trajectory per training step and trains at
-    one random step per sample. ``schedule="multi_time"`` trains at ``times_per_trajectory``
-    random steps of each simulated trajectory (one discriminator update per chosen time), so the
-    simulation cost is shared by that many updates. ``schedule="persistent"`` keeps B particles
-    at staggered steps of the flow and advances each by one Euler step per update (restarting
-    from noise at t = 1): one field evaluation per update instead of a trajectory, with
-    trajectories made by the last N discriminators.
-    """
-
-    name: Literal["discr_flow"] = "discr_flow"
-    loss: Literal["ns", "hinge", "ipm"] = "ns"
-    gp: PenaltyConfig = field(default_factory=PenaltyConfig)
-    eta: float = 20.0
-    flow_steps: int = 56  # N
-    net: NetConfig = field(default_factory=MLPConfig)
-    time_embedding: int = 128
-    time_scale: float = 16.0
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    schedule: Literal["paper", "multi_time", "persistent"] = "paper"
-    times_per_trajectory: int = 1
-    sample_stop: int = 0  # stop sampling after this many steps (0: the full N)
-    # the prior π = N(prior_mean·1, prior_std² I) (the official code's p_mean / p_std)
-    prior_mean: float = 0.0
-    prior_std: float = 1.0
-
-    def __post_init__(self):
-        positive(self, "eta", "flow_steps", "time_embedding", "time_scale", "prior_std")
-        positive(self, "times_per_trajectory")
-        non_negative(self, "sample_stop")
-        require(
-            self.sample_stop <= self.flow_steps,
-            "sample_stop",
-            f"expected <= flow_steps = {self.flow_steps}, got {self.sample_stop}",
-        )
-        net_kinds(self, "net", ("mlp", "dcgan", "resnet"))
-
-
 class DiscriminatorFlowModel(GenerativeModel):
-    name = "discr_flow"
+    config = DiscrFlowConfig
     sampling_networks = ("discriminator",)
     is_particle_model = True
     optimizers = {"discriminator": "optim"}

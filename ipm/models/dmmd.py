@@ -25,27 +25,14 @@ flow of k_t towards ``reference`` clean points kept with the model, z ← z + η
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
 import torch
 from torch import Tensor
 
 from .. import ParticleModel
-from ..config import (
-    ModelConfig,
-    NetConfig,
-    OptimConfig,
-    PenaltyConfig,
-    net_kinds,
-    non_negative,
-    positive,
-    require,
-)
+from ..config.models import DMMDConfig
 from ..flows import SquaredMMD, linear_mmd2_unbiased
 from ..kernels import FeatureKernel
 from ..nets.build import discriminator_net
-from ..nets.config import MLPConfig
 from ..schedules import vp_schedule
 from ..solvers import AnnealedEuler
 from .base import GenerativeModel, SampleOutput, StepContext, descend, penalty
@@ -53,41 +40,8 @@ from .base import GenerativeModel, SampleOutput, StepContext, descend, penalty
 __all__ = ["DMMD"]
 
 
-@dataclass(frozen=True)
-class DMMDConfig(ModelConfig):
-    """Diffusion-MMD gradient flow (Galashov, De Bortoli & Gretton 2024): a noise-conditional
-    feature map φ(x, t) trained, without adversarial training, to maximise MMD² between clean
-    data and data noised by a forward diffusion at level t, with a gradient penalty on the
-    witness (``gp``) and an ℓ2 penalty on the features; sampling follows the noise-adaptive MMD
-    gradient flow from t = 1 down to ``t_min``."""
-
-    name: Literal["dmmd"] = "dmmd"
-    features: int = 64  # dimension of φ(x, t): the linear kernel k_t(x, y) = ⟨φ(x, t), φ(y, t)⟩
-    net: NetConfig = field(default_factory=MLPConfig)
-    time_embedding: int = 128
-    time_scale: float = 16.0
-    t_min: float = 0.001
-    levels_per_step: int = 4  # noise levels per training batch (the batch splits evenly)
-    gp: PenaltyConfig = field(default_factory=lambda: PenaltyConfig(weight=0.1))
-    l2_weight: float = 0.001  # penalty on E‖φ‖² (both batches)
-    optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.5, 0.999)))
-    # sampling (noise-adaptive MMD gradient flow)
-    flow_levels: int = 50  # noise levels from t = 1 to t_min
-    steps_per_level: int = 4  # gradient steps on the particles at each level
-    eta: float = 1.0  # particle step size
-    reference: int = 2048  # clean data points held for the data mean embedding at sampling
-    noise_injection: float = 0.0  # std of noise added to the particles at each level (× σ_t)
-
-    def __post_init__(self):
-        positive(self, "features", "time_embedding", "time_scale", "t_min", "levels_per_step")
-        positive(self, "flow_levels", "steps_per_level", "eta", "reference")
-        non_negative(self, "l2_weight", "noise_injection")
-        require(self.t_min < 1, "t_min", f"expected < 1, got {self.t_min}")
-        net_kinds(self, "net", ("mlp", "dcgan", "resnet"))
-
-
 class DMMD(GenerativeModel):
-    name = "dmmd"
+    config = DMMDConfig
     sampling_networks = ("features",)
     is_particle_model = True
     optimizers = {"features": "optim"}

@@ -10,18 +10,14 @@ the EDM σ grid.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
 import torch
 from torch import Tensor
 
 from .. import ParticleModel
-from ..config import ModelConfig, NetConfig, NoiseConfig, OptimConfig, net_kinds, positive
+from ..config.models import EDMConfig
 from ..distributions import IsotropicGaussian
 from ..flows import DenoiserScore, EDMDenoiser, EDMFamily, EDMProbabilityFlow, denoising_loss
 from ..nets.build import denoiser_body
-from ..nets.config import MLPConfig
 from ..schedules import lognormal_sigma
 from ..solvers import Euler, EulerMaruyama, Heun, edm_grid
 from .base import GenerativeModel, SampleOutput, StepContext, descend
@@ -29,28 +25,8 @@ from .base import GenerativeModel, SampleOutput, StepContext, descend
 __all__ = ["EDM"]
 
 
-@dataclass(frozen=True)
-class EDMConfig(ModelConfig):
-    """EDM (Karras et al. 2022): a preconditioned denoiser trained with ln σ ~ N(P_mean, P_std²),
-    sampled by the ODE (8) or the SDE (7) on ``sampler_steps`` levels of the σ grid."""
-
-    name: Literal["edm"] = "edm"
-    noise: NoiseConfig = field(default_factory=lambda: NoiseConfig(0.002, 40.0, 7.0, 0.5))
-    p_mean: float = -1.2
-    p_std: float = 1.2
-    sampler: Literal["heun", "euler", "sde"] = "heun"
-    sampler_steps: int = 28
-    net: NetConfig = field(default_factory=MLPConfig)
-    embedding_dim: int = 128  # Fourier embedding of c_noise for an MLP net (a U-Net has its own)
-    optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
-
-    def __post_init__(self):
-        positive(self, "p_std", "sampler_steps", "embedding_dim")
-        net_kinds(self, "net", ("mlp", "unet"))
-
-
 class EDM(GenerativeModel):
-    name = "edm"
+    config = EDMConfig
     sampling_networks = ("denoiser",)
     is_particle_model = True
     optimizers = {"denoiser": "optim"}

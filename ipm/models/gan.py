@@ -8,42 +8,17 @@ loss of Eq. 25, whose gradient is that of the generator loss E_z[c∘f(g(z))]).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
 import torch
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .. import InteractingParticleModel
-from ..config import ModelConfig, NetConfig, OptimConfig, PenaltyConfig, net_kinds, positive
+from ..config.models import GANConfig
 from ..flows import DiscriminatorFlow, GANLoss, discriminator_objective
 from ..nets.build import discriminator_net, generator_net
-from ..nets.config import MLPConfig
 from .base import GenerativeModel, StepContext, descend, penalty
 
 __all__ = ["GAN"]
-
-
-@dataclass(frozen=True)
-class GANConfig(ModelConfig):
-    """A GAN (Eq. 15–16) as an Int-PM: the generator follows the discriminator flow (Eq. 20);
-    ``d_steps`` discriminator updates per generator update."""
-
-    name: Literal["gan"] = "gan"
-    loss: Literal["ns", "hinge", "ipm"] = "ns"
-    gp: PenaltyConfig = field(default_factory=PenaltyConfig)
-    d_steps: int = 1
-    latent_dim: int = 128
-    generator: NetConfig = field(default_factory=MLPConfig)
-    discriminator: NetConfig = field(default_factory=MLPConfig)
-    g_optim: OptimConfig = field(default_factory=OptimConfig)
-    d_optim: OptimConfig = field(default_factory=OptimConfig)
-
-    def __post_init__(self):
-        positive(self, "d_steps", "latent_dim")
-        net_kinds(self, "generator", ("mlp", "dcgan", "resnet"))
-        net_kinds(self, "discriminator", ("mlp", "dcgan", "resnet"))
 
 
 def discriminate(d, fake: Tensor, real: Tensor) -> tuple[Tensor, Tensor]:
@@ -58,7 +33,7 @@ def discriminate(d, fake: Tensor, real: Tensor) -> tuple[Tensor, Tensor]:
 
 
 class GAN(GenerativeModel):
-    name = "gan"
+    config = GANConfig
     sampling_networks = ("generator",)
     optimizers = {"generator": "g_optim", "discriminator": "d_optim"}
 

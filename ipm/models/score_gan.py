@@ -11,62 +11,20 @@ generator trained as an Int-PM by the practical update of Eq. 27
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
 import torch
 from torch import Tensor
 
 from .. import InteractingParticleModel
-from ..config import (
-    ModelConfig,
-    NetConfig,
-    NoiseConfig,
-    OptimConfig,
-    net_kinds,
-    non_negative,
-    positive,
-    require,
-)
+from ..config.models import ScoreGANConfig
 from ..flows import DenoiserScore, EDMDenoiser, NoisedField, ScoreDifference, ScoreSource
 from ..nets.build import denoiser_body, generator_net
-from ..nets.config import MLPConfig
 from .base import GenerativeModel, StepContext, denoising_step, noise_sigma
 
 __all__ = ["ScoreGAN"]
 
 
-@dataclass(frozen=True)
-class ScoreGANConfig(ModelConfig):
-    """Score GAN (Algorithm 1, Eq. 26–28): generator × score-difference flow; the data score is
-    the EDM run (directory or checkpoint) ``edm_checkpoint``, K = ``score_steps`` updates of the
-    generated score per generator update, σ ~ Eq. 28 on ``noise``."""
-
-    edm_checkpoint: str
-    name: Literal["score_gan"] = "score_gan"
-    noise: NoiseConfig = field(default_factory=lambda: NoiseConfig(0.1, 10.0, 3.0, 0.5))
-    score_steps: int = 10  # K
-    # the generated-score loss: Eq. 23 unweighted (as the official code) or with EDM's λ(σ)
-    score_loss: Literal["plain", "edm"] = "plain"
-    mu_p: float = 1.0
-    mu_rho: float = 1.0
-    latent_dim: int = 128
-    generator: NetConfig = field(default_factory=MLPConfig)
-    score_net: NetConfig = field(default_factory=MLPConfig)
-    embedding_dim: int = 128
-    g_optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
-    score_optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
-
-    def __post_init__(self):
-        positive(self, "score_steps", "latent_dim", "embedding_dim")
-        non_negative(self, "mu_p", "mu_rho")
-        require(bool(self.edm_checkpoint), "edm_checkpoint", "expected a path, got ''")
-        net_kinds(self, "generator", ("mlp", "dcgan", "resnet"))
-        net_kinds(self, "score_net", ("mlp", "unet"))
-
-
 class ScoreGAN(GenerativeModel):
-    name = "score_gan"
+    config = ScoreGANConfig
     sampling_networks = ("generator",)
     inputs = ("data_score",)
     optimizers = {"generator": "g_optim", "gen_score": "score_optim"}

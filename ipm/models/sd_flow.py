@@ -29,68 +29,21 @@ of particles) or a generator.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
 import torch
 from torch import Tensor
 
 from .. import InteractingParticleModel
-from ..config import (
-    ModelConfig,
-    NetConfig,
-    NoiseConfig,
-    OptimConfig,
-    net_kinds,
-    non_negative,
-    positive,
-)
+from ..config.models import SDFlowConfig
 from ..flows import DenoiserScore, EDMDenoiser, NoisedField, ScoreDifference
 from ..nets.build import denoiser_body, generator_net
-from ..nets.config import MLPConfig
 from ..solvers import euler_step
 from .base import GenerativeModel, SampleOutput, StepContext, denoising_step, noise_sigma
 
 __all__ = ["SDFlow"]
 
 
-@dataclass(frozen=True)
-class SDFlowConfig(ModelConfig):
-    """Score-difference flow (Weber 2023) with two learned denoisers: the target (data) and the
-    source (the particles as they move). ``variant="particles"``: a pool of ``n_particles``
-    particles is the model (a PM); ``"generator"``: a generator follows the same field (an
-    Int-PM)."""
-
-    name: Literal["sd_flow"] = "sd_flow"
-    variant: Literal["particles", "generator"] = "particles"
-    n_particles: int = 10_000
-    move_batch: int = 0  # particles moved per step (0: the whole pool)
-    warmup: int = 0  # steps that train the denoisers only, before the flow starts
-    eta: float = 0.5
-    # > 0: after each move, clamp the pool's coordinates to [−clip, clip] (images live in
-    # [−1, 1]; a denoiser difference evaluated far off the data can grow without bound)
-    clip: float = 0.0
-    noise: NoiseConfig = field(default_factory=lambda: NoiseConfig(0.05, 5.0, 3.0, 0.5))
-    data_steps: int = 1  # denoising steps of the target (data) denoiser per flow step
-    score_steps: int = 1  # denoising steps of the source denoiser per flow step
-    score_loss: Literal["plain", "edm"] = "edm"
-    net: NetConfig = field(default_factory=MLPConfig)
-    embedding_dim: int = 128
-    latent_dim: int = 128
-    generator: NetConfig = field(default_factory=MLPConfig)
-    optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
-    g_optim: OptimConfig = field(default_factory=lambda: OptimConfig(betas=(0.9, 0.999)))
-
-    def __post_init__(self):
-        positive(self, "n_particles", "eta", "data_steps", "score_steps", "embedding_dim")
-        positive(self, "latent_dim")
-        non_negative(self, "move_batch", "warmup", "clip")
-        net_kinds(self, "net", ("mlp", "unet"))
-        net_kinds(self, "generator", ("mlp", "dcgan", "resnet"))
-
-
 class SDFlow(GenerativeModel):
-    name = "sd_flow"
+    config = SDFlowConfig
     optimizers = {"data_den": "optim", "source_den": "optim", "generator": "g_optim"}
     state = ("step", "particles")
 

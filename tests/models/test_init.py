@@ -24,6 +24,7 @@ def test_every_model_config_has_its_model_and_back():
         ]
     )
     for name, cls in classes.items():
+        assert cls.config is configs[name]
         assert cls.name == name and set(cls.sampling_networks) <= {
             "denoiser",
             "generator",
@@ -40,6 +41,13 @@ def test_particle_models_sample_by_a_flow_and_generators_in_one_pass(name):
     out = model.sample(5)
     assert out.x.shape == (5, 2)
     assert (out.nfe > 1) == model.is_particle_model == ("generator" not in model.networks)
+
+
+def test_a_model_class_without_its_config_is_refused_when_defined():
+    from ipm.models.base import GenerativeModel
+
+    with pytest.raises(TypeError, match="Orphan.config: expected an ipm.config.ModelConfig"):
+        type("Orphan", (GenerativeModel,), {})
 
 
 def test_inputs_a_model_does_not_take_are_refused():
