@@ -49,8 +49,9 @@ def _setup(config: Path, overrides: list[str], threads: int):
 
     from ipm.data import dataset
     from ipm.engine import load_config
-    from ipm.engine.trainer import make_adam, model_inputs
+    from ipm.engine.trainer import model_inputs
     from ipm.models import StepContext, build_model
+    from ipm.optim import make_adam
 
     cfg = load_config(config, overrides + [f"train.threads={threads}"])
     torch.set_num_threads(threads)

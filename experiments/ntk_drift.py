@@ -119,7 +119,7 @@ def drift_curve(s: Setting, run: Path, seed: int) -> dict:
     k0 = prev = None
     steps, drift, local = [], [], []
     for ck in tqdm(kept, desc=f"NTK {run.name}", leave=False):
-        cfg, model, payload = load_run(ck, use_ema=False)
+        cfg, model, payload = load_run(ck, use_ema=False, accelerate=False)
         gen = copy.deepcopy(model.networks["generator"]).double().eval()
         if k0 is None:
             z = torch.randn(s.probes, cfg.model.latent_dim, generator=g, dtype=torch.float64)

@@ -31,10 +31,10 @@ def run_seed(seed: int, steps: int | None, every: int, n_eval: int) -> list[dict
 
     from ipm.data import dataset
     from ipm.engine import load_config
-    from ipm.engine.trainer import make_adam
     from ipm.evaluate import EVAL_SEED, gaussian_metrics
     from ipm.flows import ExactScore
     from ipm.models import ScoreGAN, StepContext
+    from ipm.optim import make_adam
 
     over = [f"seed={seed}", f"eval.n_samples={n_eval}", f"eval.w2_n={min(2000, n_eval)}"]
     cfg = load_config(CONFIGS / "gaussians/score_gan.yaml", over)

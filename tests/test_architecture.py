@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE = ("distributions", "kernels", "ntk", "flows", "solvers", "particles", "schedules")
+CORE = ("distributions", "kernels", "ntk", "flows", "solvers", "particles", "schedules", "optim")
 ABOVE = ("models", "engine", "data", "metrics", "evaluate", "cli", "sweeps", "compare", "curves")
 
 

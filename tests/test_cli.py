@@ -103,3 +103,33 @@ def test_image_run_end_to_end_writes_grids(tmp_path, roots):
 
     with Image.open(run / "samples.png") as im:  # 2×2 grid of 32×32 with borders, ×2
         assert im.size == (2 * (2 * 33 + 1), 2 * (2 * 33 + 1))
+
+
+def test_an_image_config_trains_in_bf16_and_compiled_from_the_command_line(tmp_path, roots):
+    """``ipm train`` of an image config with ``train.precision=bf16`` and
+    ``train.compile=true``: the run trains, records both options, and samples through them."""
+    from ipm.cli import main
+    from ipm.engine import load_run
+
+    sets = [
+        f"data.root={roots['mnist']}",
+        "model.net.width=16",
+        "model.net.depth=2",
+        "model.embedding_dim=16",
+        "model.sampler_steps=2",
+        "train.steps=2",
+        "train.batch_size=8",
+        "train.progress=false",
+        "train.precision=bf16",
+        "train.compile=true",
+        "eval.grid=4",
+        "eval.animation=false",
+    ]
+    run = tmp_path / "run"
+    argv = ["train", str(ROOT / "experiments/configs/mnist-cpu/edm.yaml"), "--out", str(run)]
+    assert main([*argv, *(a for s in sets for a in ("--set", s))]) == 0
+    cfg, model, _ = load_run(run)
+    assert (cfg.train.precision, cfg.train.compile) == ("bf16", True)
+    assert model.denoiser.f._ipm_precision == "bf16"
+    x = model.sample(3, generator=torch.Generator().manual_seed(0)).x
+    assert x.shape == (3, 1024) and x.dtype == torch.float32 and bool(x.isfinite().all())

@@ -37,7 +37,10 @@ VERSION = 2
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """What the engine owns: step count, batch, cadences, EMA, threads and device."""
+    """What the engine owns: step count, batch, cadences, EMA, threads, device, and the
+    precision and compilation of the networks (:mod:`ipm.nets.precision`): ``precision``
+    ``fp32`` (TF32 matrix products on CUDA), ``bf16`` or ``fp16`` (autocast on the networks,
+    with loss scaling for fp16; both also run on a CPU), ``compile`` by torch.compile."""
 
     steps: int
     batch_size: int = 128
@@ -50,6 +53,8 @@ class TrainConfig:
     threads: int = 1
     device: Literal["auto", "cpu", "cuda"] = "auto"
     progress: bool = True
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    compile: bool = False
 
     def __post_init__(self):
         positive(self, "steps", "batch_size", "log_every", "checkpoint_every", "threads")

@@ -18,7 +18,9 @@ import torch
 from torch import Tensor, nn
 
 from ..config import ModelConfig, NoiseConfig, OptimConfig, PenaltyConfig
-from ..flows import denoising_loss, gradient_penalty, penalty_points
+from ..flows import EDMDenoiser, denoising_loss, gradient_penalty, penalty_points
+from ..nets.precision import Precision, autocast, compile_network
+from ..optim import descend
 from ..schedules import edm_sigma_from_uniform
 
 __all__ = [
@@ -86,14 +88,6 @@ class SampleOutput:
     x: Tensor
     nfe: int
     trajectory: Tensor | None = None
-
-
-def descend(opt: torch.optim.Optimizer, loss: Tensor) -> Tensor:
-    """One optimiser step on ``loss`` (gradients cleared first); returns the detached loss."""
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    return loss.detach()
 
 
 def noise_sigma(noise: NoiseConfig, u: Tensor) -> Tensor:
@@ -168,6 +162,21 @@ class GenerativeModel(ABC):
     def net(self, name: str) -> nn.Module:
         """The module whose backward pass trains ``name`` (its DDP wrapper when distributed)."""
         return self.wrapped.get(name, self.networks[name])
+
+    def bodies(self) -> dict[str, nn.Module]:
+        """The parts of the networks that run in reduced precision and are compiled: each
+        network, but a denoiser's F alone (its preconditioning stays in float32)."""
+        return {n: m.f if isinstance(m, EDMDenoiser) else m for n, m in self.networks.items()}
+
+    def accelerate(self, precision: Precision = "fp32", compile: bool = False) -> GenerativeModel:
+        """Runs :meth:`bodies` in ``precision`` (:func:`~ipm.nets.precision.autocast`) and
+        compiles them when ``compile`` (:func:`~ipm.nets.precision.compile_network`); in place,
+        weights and state-dict keys unchanged. Returns the model."""
+        for body in self.bodies().values():
+            autocast(body, precision)
+            if compile:
+                compile_network(body)
+        return self
 
     def optimizer_specs(self) -> dict[str, tuple[list[nn.Parameter], OptimConfig]]:
         """Optimiser name → (parameters, Adam settings), from :attr:`optimizers`."""

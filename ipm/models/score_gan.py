@@ -60,6 +60,15 @@ class ScoreGAN(GenerativeModel):
         """σ ~ p_σ (Eq. 28)."""
         return noise_sigma(self.cfg.noise, ctx.rand(n))
 
+    def bodies(self) -> dict:
+        """Its networks' bodies, and the data score's denoiser F where it is one (frozen, but
+        evaluated every step)."""
+        out = super().bodies()
+        den = getattr(self.data_score, "denoiser", None)
+        if isinstance(den, EDMDenoiser):
+            out["data_score"] = den.f
+        return out
+
     def flow(self) -> ScoreDifference:
         """The score-difference flow of Eq. 26 with the two scores (σ read from t)."""
         if self.data_score is None:

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from .._checks import check_finite, check_positive, check_positive_int
 from ..flows.base import Flow
+from ..optim import descend
 
 __all__ = ["IntPMStep", "InteractingParticleModel"]
 
@@ -138,8 +139,5 @@ class InteractingParticleModel:
                 lr = float(self.optimizer.param_groups[0]["lr"])
                 xi = torch.randn(v.shape, dtype=v.dtype, device=v.device, generator=generator)
                 v = v + (self.noise / math.sqrt(lr)) * xi
-        loss = -(x * v).sum(1).mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        return IntPMStep(float(loss.detach()), xd, v, h)
+        loss = descend(self.optimizer, -(x * v).sum(1).mean())
+        return IntPMStep(float(loss), xd, v, h)

@@ -177,3 +177,33 @@ def test_resume_is_exact(tmp_path, model):
             assert torch.equal(pa["networks"][n][k], pb["networks"][n][k]), (n, k)
     assert pa["extra"].keys() == pb["extra"].keys() and pa["extra"]
     assert all(torch.equal(pa["extra"][k], pb["extra"][k]) for k in pa["extra"])
+
+
+def test_fp16_runs_on_the_cpu_with_loss_scaling_and_resumes_exactly(tmp_path):
+    """fp16 autocast runs on a CPU too (slowly); each optimiser's gradient scaler is
+    checkpointed, so a resumed fp16 run ends bit-identical to an uninterrupted one."""
+    data = tiny("gan", steps=8)
+    data["train"]["precision"] = "fp16"
+    cfg = config_from_dict(data)
+    train(cfg, tmp_path / "a", stop_after=3)
+    train(cfg, tmp_path / "a", resume=True)
+    train(cfg, tmp_path / "b")
+    pa, pb = (load_checkpoint(tmp_path / f"{r}/checkpoints/last.pt") for r in "ab")
+    assert sorted(pa["scalers"]) == ["discriminator", "generator"]
+    assert pa["scalers"]["generator"]["scale"] > 0
+    assert all(
+        torch.equal(pa["networks"][n][k], pb["networks"][n][k])
+        for n in pa["networks"]
+        for k in pa["networks"][n]
+    )
+
+
+def test_resume_may_switch_compilation_but_not_precision():
+    from ipm.engine.trainer import _resume_mismatch
+
+    now = config_to_dict(config_from_dict(tiny("gan", steps=2)))
+    saved = json.loads(json.dumps(now))
+    saved["train"]["compile"] = True
+    assert _resume_mismatch(saved, now) == []
+    saved["train"]["precision"] = "bf16"
+    assert [d.split(" ")[0] for d in _resume_mismatch(saved, now)] == ["train.precision"]

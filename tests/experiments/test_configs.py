@@ -8,9 +8,9 @@ from ipm.data import data_shape, dataset
 from ipm.engine import (
     load_config,
 )
-from ipm.engine.trainer import make_adam
 from ipm.models import EDM, StepContext, build_model
 from ipm.models.score_gan import ScoreGAN
+from ipm.optim import make_adam
 from tests.helpers import ROOT
 
 MODELS = ["edm", "gan", "score_gan", "discr_flow"]
