@@ -5,7 +5,7 @@
 ``ntk``     the empirical NTK's methods and the matrix-free operator: time and peak memory
 ``ntk_jax`` the JAX anchor of the operator on the same models (in an environment with JAX)
 ``flows``   chunked kernel sums: one squared-MMD flow step at scale
-``nets``    the MNIST configs' networks: parameters and forward/backward time
+``nets``    seconds per training step of ipm's networks against reference implementations
 ``models``  seconds per training step of the Gaussians models, side by side
 ==========  ==========================================================================
 

@@ -1,118 +1,257 @@
-"""Parameter counts and forward/backward time per batch of the MNIST configs' networks on CPU
-(a benchmark, not a test).
+"""Seconds per training step of ``ipm``'s networks against a reference implementation of the
+same architecture at (nearly) equal parameter count, side by side in one process (a benchmark,
+not a test).
 
-    OMP_WAIT_POLICY=PASSIVE python -m benchmarks.nets [--batch B] [--reps 5] [--threads 1] [--json FILE]
+    OMP_WAIT_POLICY=PASSIVE python -m benchmarks.nets [--reps 5] [--threads 1 2] [--json FILE]
 
-Every network of ``experiments/configs/mnist/*.yaml`` is built as ``ipm train`` builds it, on
-flat MNIST particles (1×32×32), and timed on a random batch (the config's batch size unless
-``--batch``): forward alone, and forward + backward of the sum of its outputs; median of
-``--reps`` after one warm-up. Time-conditioned networks get one time per sample, denoisers one
-σ per sample. Score GAN's data EDM is built from ``mnist/edm.yaml`` (no checkpoint needed).
+A step is a forward pass, the mean square of the output as loss, the backward pass and a fused
+Adam update. For each thread count and precision (``fp32``; ``bf16``: both networks under
+:func:`ipm.nets.precision.autocast`), every pair is built afresh, warmed up by two steps, and
+timed alternately (``ipm``, reference, ``ipm``, …); the row gives the median of ``--reps``.
+
+===================  ====================================================================
+network              reference
+===================  ====================================================================
+``unet``             ``diffusers.UNet2DModel`` (optional dependency ``bench``) closest in
+                     parameters to the MNIST EDM config's U-Net (width 16, channel multipliers
+                     2-2-2, one block per level, attention at 16×16): in the same DDPM++
+                     layout (residual resampling blocks, scale-shift conditioning; the
+                     reference) and in diffusers' default layout (strided and interpolating
+                     convolutions: another architecture, for comparison); counts are stated
+``dcgan_generator``  the generator of the PyTorch DCGAN example (Radford et al. 2016) for
+                     32×32, as ``nn.Sequential``; the MNIST GAN config's (width 64)
+``dcgan_discriminator`` its discriminator, as ``nn.Sequential``
+``mlp``              ``nn.Sequential`` of the same Linear and SiLU layers (1,024 → 3 × 1,024 →
+                     1,024, the MNIST-cpu EDM denoiser's size)
+===================  ====================================================================
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import torch
+from torch import nn
 
 from benchmarks import save
 
-ROOT = Path(__file__).resolve().parents[1]
-
-SHAPE = (1, 32, 32)
-
-
-def _models():
-    from ipm.engine import load_config
-    from ipm.models import EDM, build_model
-    from ipm.models.score_gan import ScoreGAN
-
-    for name in ["edm", "gan", "score_gan", "discr_flow", "sd_flow", "dmmd"]:
-        path = ROOT / "experiments/configs/mnist" / f"{name}.yaml"
-        if not path.is_file():
-            print(f"skip {name}: no {path.relative_to(ROOT)}")
-            continue
-        cfg = load_config(path)
-        if name == "score_gan":
-            edm = load_config(ROOT / "experiments/configs/mnist/edm.yaml")
-            model = ScoreGAN(cfg.model, SHAPE, cfg.train.batch_size, EDM(edm.model, SHAPE))
-        else:
-            model = build_model(cfg, SHAPE)
-        yield name, cfg, model
+#: (network, batch, ipm's network, {reference name: builder} (empty where its package is
+#: missing), inputs)
+Pair = tuple[str, int, Callable[[], nn.Module], dict[str, Callable[[], nn.Module]], Callable]
 
 
-def _inputs(model, net_name: str, n: int, torch):
-    d = model.dim
-    if net_name == "generator":
-        return (torch.randn(n, model.cfg.latent_dim),)
-    x = torch.randn(n, d)
-    if net_name in ("denoiser", "gen_score", "data_den", "source_den"):
-        return (x, torch.exp(torch.randn(n)))
-    if model.name in ("discr_flow", "dmmd"):
-        return (x, torch.rand(n))
-    return (x,)
+def _count(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
 
 
-def _time(fn, reps: int) -> float:
-    fn()
-    ts = []
+def _unet():
+    from ipm.nets.unet import UNet
+
+    return UNet(1, 32, 16, channel_mult=(2, 2, 2), num_blocks=1, attention=(16,))
+
+
+class _Diffusers(nn.Module):
+    """``diffusers.UNet2DModel`` returning its sample tensor: the DDPM++ layout of ipm's U-Net
+    (residual down- and up-sampling blocks, scale-shift conditioning; ``ddpmpp``) or diffusers'
+    default layout (strided and interpolating convolutions, additive conditioning)."""
+
+    def __init__(self, ddpmpp: bool):
+        super().__init__()
+        from diffusers import UNet2DModel
+
+        c, groups = (32, 8) if ddpmpp else (34, 2)  # the closest parameter counts
+        layout = (
+            {"downsample_type": "resnet", "upsample_type": "resnet"}
+            | {"resnet_time_scale_shift": "scale_shift"}
+            if ddpmpp
+            else {}
+        )
+        self.net = UNet2DModel(
+            sample_size=32,
+            in_channels=1,
+            out_channels=1,
+            block_out_channels=(c, c, c),
+            layers_per_block=1,
+            down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D"),
+            up_block_types=("UpBlock2D", "AttnUpBlock2D", "UpBlock2D"),
+            norm_num_groups=groups,
+            attention_head_dim=None,
+            **layout,
+        )
+
+    def forward(self, x, t):
+        return self.net(x, t).sample
+
+
+def _dcgan_generator():
+    from ipm.nets.dcgan import DCGANGenerator
+
+    return DCGANGenerator(128, 1, 32, 64, batch_norm=True, activation_name="relu")
+
+
+def _reference_generator() -> nn.Module:
+    """The PyTorch DCGAN example's generator, one up-sampling stage fewer for 32×32."""
+    w = 64
+    return nn.Sequential(
+        nn.Unflatten(1, (128, 1, 1)),
+        nn.ConvTranspose2d(128, w * 4, 4, 1, 0, bias=False),
+        nn.BatchNorm2d(w * 4),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(w * 4, w * 2, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(w * 2),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(w * 2, w, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(w),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(w, 1, 4, 2, 1),
+        nn.Tanh(),
+    )
+
+
+def _dcgan_discriminator():
+    from ipm.nets.dcgan import DCGANDiscriminator
+
+    return DCGANDiscriminator(1, 32, 64)
+
+
+def _reference_discriminator() -> nn.Module:
+    """The PyTorch DCGAN example's discriminator for 32×32 (no BatchNorm, as the GAN config)."""
+    w = 64
+    return nn.Sequential(
+        nn.Conv2d(1, w, 4, 2, 1),
+        nn.LeakyReLU(0.2, True),
+        nn.Conv2d(w, w * 2, 4, 2, 1),
+        nn.LeakyReLU(0.2, True),
+        nn.Conv2d(w * 2, w * 4, 4, 2, 1),
+        nn.LeakyReLU(0.2, True),
+        nn.Conv2d(w * 4, 1, 4, 1, 0),
+        nn.Flatten(),
+    )
+
+
+def _mlp():
+    from ipm.generators.mlp import MLP
+
+    return MLP(1024, 1024, 1024, 3, "silu")
+
+
+def _reference_mlp() -> nn.Module:
+    layers: list[nn.Module] = []
+    for d in (1024, 1024, 1024):
+        layers += [nn.Linear(d, 1024), nn.SiLU()]
+    return nn.Sequential(*layers, nn.Linear(1024, 1024))
+
+
+def pairs() -> list[Pair]:
+    try:
+        import diffusers
+
+        v = f"diffusers {diffusers.__version__} UNet2DModel"
+        unet_refs = {
+            f"{v}, DDPM++ layout": lambda: _Diffusers(True),
+            f"{v}, default layout": lambda: _Diffusers(False),
+        }
+    except ImportError:
+        unet_refs = {}
+    images = lambda n: (torch.randn(n, 1, 32, 32),)  # noqa: E731
+    dcgan = "PyTorch DCGAN example (nn.Sequential)"
+    return [
+        ("unet", 32, _unet, unet_refs, lambda n: (torch.randn(n, 1, 32, 32), torch.randn(n))),
+        (
+            "dcgan_generator",
+            128,
+            _dcgan_generator,
+            {dcgan: _reference_generator},
+            lambda n: (torch.randn(n, 128),),
+        ),  # fmt: skip
+        (
+            "dcgan_discriminator",
+            128,
+            _dcgan_discriminator,
+            {dcgan: _reference_discriminator},
+            images,
+        ),  # fmt: skip
+        ("mlp", 128, _mlp, {"nn.Sequential": _reference_mlp}, lambda n: (torch.randn(n, 1024),)),
+    ]
+
+
+def _stepper(net: nn.Module, args: tuple) -> Callable[[], None]:
+    opt = torch.optim.Adam(net.parameters(), lr=1e-4, fused=True)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        net(*args).float().square().mean().backward()
+        opt.step()
+
+    return step
+
+
+def measure(pair: Pair, precision: str, threads: int, reps: int) -> list[dict]:
+    """The rows of one pair at one precision and thread count (ipm first, then reference)."""
+    from ipm.nets.precision import autocast
+
+    network, batch, ours, refs, inputs = pair
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    args = inputs(batch)
+    nets = {"ipm": ours(), **{name: build() for name, build in refs.items()}}
+    steps = {k: _stepper(autocast(m, precision), args) for k, m in nets.items()}
+    times: dict[str, list[float]] = {k: [] for k in steps}
+    for step in steps.values():
+        step(), step()
     for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+        for k, step in steps.items():
+            t0 = time.perf_counter()
+            step()
+            times[k].append(time.perf_counter() - t0)
+    return [
+        {
+            "network": network,
+            "implementation": k,
+            "parameters": _count(nets[k]),
+            "batch": batch,
+            "precision": precision,
+            "threads": threads,
+            "seconds_per_step": statistics.median(times[k]),
+        }
+        for k in nets
+    ]
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--batch", type=int, default=None, help="batch size (default: each config's)")
     p.add_argument("--reps", type=int, default=5)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--precision", nargs="+", default=["fp32", "bf16"])
+    p.add_argument("--only", nargs="+", default=None, help="networks to run (default: all)")
     p.add_argument("--json", type=Path, default=None)
     a = p.parse_args(argv)
-    import os
-
-    import torch
-
-    torch.set_num_threads(a.threads)
     print(
-        f"threads {a.threads}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, "
-        f"torch {torch.__version__}, median of {a.reps} after a warm-up"
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, torch {torch.__version__}, "
+        f"median of {a.reps} after two warm-up steps"
     )
-    rows = []
-    hdr = f"{'config':12s} {'network':12s} {'params':>11s} {'batch':>6s} {'fwd s':>9s} {'fwd+bwd s':>10s}"
-    print(hdr)
-    print("-" * len(hdr))
-    for name, cfg, model in _models():
-        n = a.batch or cfg.train.batch_size
-        for net_name, net in model.networks.items():
-            net.train()
-            params = sum(q.numel() for q in net.parameters())
-            args = _inputs(model, net_name, n, torch)
-
-            def fwd(net=net, args=args):
-                with torch.no_grad():
-                    net(*args)
-
-            def fwd_bwd(net=net, args=args):
-                net.zero_grad(set_to_none=True)
-                net(*args).sum().backward()
-
-            tf, tb = _time(fwd, a.reps), _time(fwd_bwd, a.reps)
-            rows.append(
-                {
-                    "config": f"mnist/{name}",
-                    "network": net_name,
-                    "params": params,
-                    "batch": n,
-                    "forward_s": tf,
-                    "forward_backward_s": tb,
-                    "threads": a.threads,
-                }
-            )
-            print(f"{name:12s} {net_name:12s} {params:11,d} {n:6d} {tf:9.4f} {tb:10.4f}")
+    todo = [q for q in pairs() if a.only is None or q[0] in a.only]
+    missing = [q[0] for q in todo if not q[3]]
+    if missing:
+        print(f"no reference for {missing}: pip install -e '.[bench]' (diffusers)")
+    rows, threads0 = [], torch.get_num_threads()
+    hdr = f"{'network':20s} {'implementation':40s} {'params':>9s} {'prec':5s} {'thr':>3s} {'s/step':>8s}"
+    print(hdr + "\n" + "-" * len(hdr))
+    for threads in a.threads:
+        for precision in a.precision:
+            for pair in todo:
+                for r in measure(pair, precision, threads, a.reps):
+                    rows.append(r)
+                    print(
+                        f"{r['network']:20s} {r['implementation']:40s} {r['parameters']:9,d} "
+                        f"{precision:5s} {threads:3d} {r['seconds_per_step']:8.4f}"
+                    )
+    torch.set_num_threads(threads0)  # the machine line states the default; rows their own
     if a.json:
         save(a.json, "nets", rows)
         print(f"-> {a.json}")

@@ -46,7 +46,11 @@ class ImageData:
 
 
 class TensorImages(ImageData):
-    """Images held in memory as uint8 (N, C, H, W) with values in [0, ``high``]."""
+    """Images held in memory as uint8 (N, C, H, W) with values in [0, ``high``].
+
+    :meth:`to` keeps them on the training device (a quarter of float32's memory): a batch is
+    then gathered, converted and resized there, and only its n indices (drawn from the
+    caller's CPU generator, so that draws do not depend on the device) cross from the host."""
 
     def __init__(self, pixels: Tensor, high: float = 255.0, name: str = "images"):
         if pixels.ndim != 4:
@@ -57,5 +61,14 @@ class TensorImages(ImageData):
     def __len__(self) -> int:
         return self.pixels.shape[0]
 
+    @property
+    def device(self) -> torch.device:
+        return self.pixels.device
+
+    def to(self, device: torch.device | str) -> TensorImages:
+        """The images moved to ``device`` (in place; returns self)."""
+        self.pixels = self.pixels.to(device)
+        return self
+
     def images(self, idx: Tensor) -> Tensor:
-        return to_unit_range(self.pixels[idx], self.high)
+        return to_unit_range(self.pixels[idx.to(self.pixels.device)], self.high)

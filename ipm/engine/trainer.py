@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 from ..config import ConfigError, to_dict
-from ..data import data_shape, dataset
+from ..data import TensorImages, data_shape, dataset
 from ..flows import DenoiserScore
 from ..models import GenerativeModel, StepContext, build_model, models
 from ..optim import attach_scaler, make_adam
@@ -226,6 +226,8 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
             f"or choose another directory (nothing is overwritten)"
         )
     dist = dataset(cfg.data)
+    if isinstance(dist, TensorImages):  # batches gathered on the device, no host copies
+        dist.to(device)
     shape = data_shape(dist)
     dim = dist.dim
     torch.manual_seed(cfg.seed)

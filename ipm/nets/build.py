@@ -171,6 +171,7 @@ def denoiser_body(cfg: NetConfig, shape: tuple[int, ...], embedding_dim: int = 1
                 dropout=cfg.dropout,
                 embedding=cfg.embedding,
                 embedding_kind=cfg.embedding_kind,
+                channels_last=cfg.channels_last,
             ),
             img,
         )

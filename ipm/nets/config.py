@@ -77,6 +77,7 @@ class UNetConfig(NetConfig):
     dropout: float = 0.0
     embedding: int = 256
     embedding_kind: Literal["positional", "fourier"] = "positional"
+    channels_last: bool = False  # NHWC weights and activations (see ipm.nets.unet)
 
     def __post_init__(self):
         positive(self, "width", "num_blocks", "embedding")

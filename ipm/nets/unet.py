@@ -6,6 +6,11 @@ embedding, (1 + scale) ⊙ h + shift → SiLU → dropout → conv3 (zero-initia
 shortcut; sum scaled by 1/√2; multi-head self-attention at the resolutions listed. The noise
 embedding is positional (or Fourier) of size ``embedding``, mapped by a 2-layer SiLU MLP to
 4·``width`` channels. Convolutions use EDM's uniform Kaiming initialisation.
+
+``channels_last`` keeps weights and activations in NHWC strides (values and the input and output
+layout unchanged). On this project's CPU (one thread, batch 32, the MNIST EDM config's U-Net) it
+made a float32 training step 7% faster and a bf16 one 35% slower (GroupNorm's backward pass in
+that layout), so it is off by default; GPUs with reduced precision are where it usually pays.
 """
 
 from __future__ import annotations
@@ -109,6 +114,7 @@ class UNet(nn.Module):
         embedding: int = 256,
         embedding_kind: str = "positional",
         embedding_scale: float = 16.0,
+        channels_last: bool = False,
     ):
         super().__init__()
         if size % 2 ** (len(channel_mult) - 1):
@@ -149,6 +155,8 @@ class UNet(nn.Module):
                 res *= 2
         self.norm_out = nn.GroupNorm(_groups(cout), cout, eps=1e-6)
         self.conv_out = _conv(cout, channels, 3, scale=1e-5)
+        self.layout = torch.channels_last if channels_last else torch.contiguous_format
+        self.to(memory_format=self.layout)
 
     def forward(self, x: Tensor, c_noise: Tensor | float) -> Tensor:
         if x.shape[1:] != self.in_shape:
@@ -156,7 +164,7 @@ class UNet(nn.Module):
         c = torch.as_tensor(c_noise, dtype=x.dtype, device=x.device)
         c = c.expand(x.shape[0]) if c.ndim == 0 else c
         emb = self.map(self.embed(c).to(x.dtype))
-        h = self.conv_in(x)
+        h = self.conv_in(x.contiguous(memory_format=self.layout))
         hs = [h]
         for b in self.enc:
             h = b(h, emb)
@@ -167,4 +175,4 @@ class UNet(nn.Module):
             if b.resample != "up":
                 h = torch.cat([h, hs.pop()], dim=1)
             h = b(h, emb)
-        return self.conv_out(F.silu(self.norm_out(h)))
+        return self.conv_out(F.silu(self.norm_out(h))).contiguous()
