@@ -74,7 +74,9 @@ def gradient_penalty(f: Callable[[Tensor], Tensor], x: Tensor, center: float = 1
         x: (N, D) points; their own graph is cut (the penalty differentiates f only).
     """
     x = x.detach().requires_grad_(True)
-    (g,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)
+    # f runs eagerly here: a compiled graph (aot_autograd) has no double backward
+    with torch.compiler.set_stance("force_eager"):
+        (g,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)
     if center == 0:
         return (g * g).sum(1).mean()
     return ((g.norm(dim=1) - center) ** 2).mean()

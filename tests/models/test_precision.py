@@ -56,3 +56,22 @@ def test_a_score_gans_frozen_data_denoiser_runs_in_the_runs_precision():
     assert model.bodies()["data_score"] is den.f
     model.accelerate("bf16")
     assert den.f._ipm_precision == "bf16" and getattr(den, "_ipm_precision", None) is None
+
+
+def test_a_compiled_discriminator_trains_with_its_gradient_penalty_as_the_eager_one():
+    """aot_autograd has no double backward: the penalty's forward runs eagerly
+    (:func:`ipm.flows.gradient_penalty`), the rest compiled; two steps equal the eager ones."""
+
+    def two_steps(compile: bool):
+        _, model = build("discr_flow", gp={"weight": 1.0})
+        model.accelerate("fp32", compile=compile)
+        opts = {n: make_adam(ps, o) for n, (ps, o) in model.optimizer_specs().items()}
+        data = lambda n, g: torch.randn(n, 2, generator=g)  # noqa: E731
+        ctx = StepContext(torch.Generator().manual_seed(1), data, torch.device("cpu"))
+        for _ in range(2):
+            model.train_step(ctx, opts)
+        return torch.cat(
+            [p.detach().flatten() for p in model.networks["discriminator"].parameters()]
+        )
+
+    torch.testing.assert_close(two_steps(True), two_steps(False), rtol=1e-4, atol=1e-5)
