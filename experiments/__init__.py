@@ -11,12 +11,14 @@ the repository root as ``python -m experiments.<name>``:
 ``score_gan_oracle``        Score GAN on the exact data score of the Gaussians
 ``class_balance``           which digits image runs draw, under ipm's MNIST classifier
 ``train_mnist_classifier``  the classifier-FID feature space shipped with ipm
+``device_check``            the full MNIST configs' training speed on a GPU (``--smoke``: CPU)
 ==========================  ==============================================================
 
-Each writes ``<name>.json``, a ``README.md`` and figures into ``docs/results/<name>/`` through
+Each study writes ``<name>.json``, a ``README.md`` and figures into ``docs/results/<name>/`` through
 :class:`ipm.report.Report`; models are trained from ``experiments/configs/`` into ``runs/``
 (:func:`ipm.engine.ensure_run`: a finished run is reused, a partial one resumed). Tools for
 one's own runs — seed sweeps, their comparison, learning curves — are ``ipm`` subcommands.
+``device_check`` writes one JSON where it is run (``--out``); its GPU run is committed as data.
 """
 
 from pathlib import Path
