@@ -7,6 +7,7 @@
 ``flows``   chunked kernel sums: one squared-MMD flow step at scale
 ``nets``    seconds per training step of ipm's networks against reference implementations
 ``models``  seconds per training step of the Gaussians models, side by side
+``data``    loader throughput: images per second drawn from an image data set
 ==========  ==========================================================================
 
 Each configuration that measures memory runs in a fresh process; timings are medians after a

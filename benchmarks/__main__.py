@@ -33,6 +33,11 @@ and of a reference implementation of the same architecture at nearly equal param
 measured alternately in one process, median after two warm-up steps; bf16 is autocast on both."""
 
 
+DATA = """Images per second an image data set draws as training batches (indices from a CPU
+generator; images gathered, converted to float32 in [−1, 1] and flattened where they are held),
+MNIST-sized: 60,000 uint8 images of 1×32×32."""
+
+
 def _load(name: str) -> dict | None:
     f = DOCS / f"{name}.json"
     return json.loads(f.read_text()) if f.is_file() else None
@@ -126,9 +131,20 @@ def nets_section(rec: dict) -> list[str]:
     return lines
 
 
+def data_section(rec: dict) -> list[str]:
+    lines = _head(rec, "Loader throughput", DATA)
+    lines += ["| device | batch | threads | images/s |", "|---|---|---|---|"]
+    for r in rec["rows"]:
+        lines.append(
+            f"| {r['device']} | {r['batch']} | {r['threads']} | {r['images_per_second']:,.0f} |"
+        )
+    return lines
+
+
 def render() -> str:
     lines = [INTRO]
-    for name, section in (("ntk", ntk_section), ("flows", flows_section), ("nets", nets_section)):
+    for name, section in (("ntk", ntk_section), ("flows", flows_section), ("nets", nets_section),
+                          ("data", data_section)):  # fmt: skip
         rec = _load(name)
         if rec is not None:
             lines += section(rec)

@@ -7,7 +7,7 @@ For each config of ``experiments/configs/mnist/`` (EDM, GAN, Score GAN and Discr
 the paper's Tables 4-7, the SD flow and DMMD) it builds the model as ``ipm train`` does (the
 data set held on the device as uint8), runs ``--warmup`` training steps and times ``--steps``
 more, in bf16 eager, then in bf16 compiled: images per second (batch × steps / seconds), seconds
-per step and peak device memory. The Score GAN's data score is an untrained EDM of
+per step and peak device memory; and the loader's images per second. The Score GAN's data score is an untrained EDM of
 ``mnist/edm.yaml`` (its speed is that of a trained one); the SD flow runs without its
 denoiser-only warm-up, so that its flow step is timed. Then EDM is trained for ``--fid-steps``
 steps in bf16 and classifier-FID (the shipped MNIST classifier's features) is measured on
@@ -132,6 +132,18 @@ def throughput(name, smoke, data, device, *, compile: bool, warmup: int, steps: 
     }
 
 
+def loader(data, device, batch: int = 128, reps: int = 20) -> dict:
+    """Images per second drawn as training batches from the data held on ``device``."""
+    g = torch.Generator().manual_seed(0)
+    data.sample(batch, generator=g)
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        data.sample(batch, generator=g)
+    _sync(device)
+    return {"batch": batch, "images_per_second": batch * reps / (time.perf_counter() - t0)}
+
+
 def edm_fid(smoke, data, device, *, steps: int, samples: int) -> dict:
     """Classifier-FID of EDM after ``steps`` bf16 training steps, ``samples`` of each side."""
     from ipm.metrics.features import feature_space
@@ -222,6 +234,7 @@ def main(argv=None) -> int:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "data": data.name,
+        "loader": loader(data, device),
         "throughput": [],
         "fid": None,
         "skipped": [],

@@ -19,4 +19,8 @@ def test_device_check_smoke_runs_every_config_on_the_cpu(tmp_path):
     assert runs == [(f"mnist/{m}", False) for m in models] + [("mnist/gan", True)]
     assert all(t["finite"] and t["images_per_second"] > 0 for t in r["throughput"])
     assert r["errors"] == [] and r["skipped"] == [] and r["device"] == "cpu" and r["smoke"]
-    assert r["fid"]["samples"] == 32 and r["fid"]["classifier_fid"] > 0
+    assert (
+        r["loader"]["images_per_second"] > 0
+        and r["fid"]["samples"] == 32
+        and r["fid"]["classifier_fid"] > 0
+    )
