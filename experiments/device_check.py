@@ -83,13 +83,9 @@ def build(name: str, smoke: bool, shape, device):
     return cfg, build_model(cfg, shape, **inputs).to(device)
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def throughput(name, smoke, data, device, *, compile: bool, warmup: int, steps: int) -> dict:
-    """Images per second, seconds per step and peak memory of ``steps`` bf16 training steps."""
+def trainer(name: str, smoke: bool, data, device, compile: bool):
+    """(config, model in bf16, its optimisers, a step context on ``data``): what the engine
+    sets up for a run of ``mnist/<name>.yaml``."""
     from ipm.models import StepContext
     from ipm.optim import make_adam
 
@@ -101,6 +97,17 @@ def throughput(name, smoke, data, device, *, compile: bool, warmup: int, steps: 
         lambda n, g: data.sample(n, generator=g),
         device,
     )
+    return cfg, model, opts, ctx
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def throughput(name, smoke, data, device, *, compile: bool, warmup: int, steps: int) -> dict:
+    """Images per second, seconds per step and peak memory of ``steps`` bf16 training steps."""
+    cfg, model, opts, ctx = trainer(name, smoke, data, device, compile)
     t0 = time.perf_counter()
     for _ in range(warmup):
         model.train_step(ctx, opts)
@@ -148,17 +155,8 @@ def edm_fid(smoke, data, device, *, steps: int, samples: int) -> dict:
     """Classifier-FID of EDM after ``steps`` bf16 training steps, ``samples`` of each side."""
     from ipm.metrics.features import feature_space
     from ipm.metrics.image_quality import image_quality, reference_batches, sample_batches
-    from ipm.models import StepContext
-    from ipm.optim import make_adam
 
-    cfg, model = build("edm", smoke, data.shape, device)
-    model.accelerate("bf16")
-    opts = {n: make_adam(ps, o) for n, (ps, o) in model.optimizer_specs().items()}
-    ctx = StepContext(
-        torch.Generator().manual_seed(cfg.seed + 1),
-        lambda n, g: data.sample(n, generator=g),
-        device,
-    )
+    cfg, model, opts, ctx = trainer("edm", smoke, data, device, compile=False)
     t0 = time.perf_counter()
     for _ in range(steps):
         model.train_step(ctx, opts)
