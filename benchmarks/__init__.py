@@ -24,8 +24,9 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 
 
 def save(path: str | Path, name: str, rows: list[dict]) -> None:
-    """``rows`` with the command and machine that measured them, as JSON."""
+    """``rows`` with the command and machine that measured them, as JSON (and says where)."""
     from ipm.report import command_line, hardware
 
     record = {"benchmark": name, "command": command_line(), "hardware": hardware(), "rows": rows}
     Path(path).write_text(json.dumps(record, indent=1) + "\n")
+    print(f"-> {path}")

@@ -70,7 +70,6 @@ def main(argv=None) -> int:
     torch.set_num_threads(threads0)
     if a.json:
         save(a.json, "data", rows)
-        print(f"-> {a.json}")
     return 0
 
 

@@ -51,14 +51,13 @@ def _setup(config: Path, overrides: list[str], threads: int):
     from ipm.engine import load_config
     from ipm.engine.trainer import model_inputs
     from ipm.models import StepContext, build_model
-    from ipm.optim import make_adam
 
     cfg = load_config(config, overrides + [f"train.threads={threads}"])
     torch.set_num_threads(threads)
     dist = dataset(cfg.data)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg, dist.dim, **model_inputs(cfg, (dist.dim,)))
-    opts = {n: make_adam(ps, o) for n, (ps, o) in model.optimizer_specs().items()}
+    opts = model.make_optimizers()
     ctx = StepContext(
         torch.Generator().manual_seed(cfg.seed + 1),
         lambda n, g: dist.sample(n, generator=g),

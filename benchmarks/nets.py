@@ -254,7 +254,6 @@ def main(argv=None) -> int:
     torch.set_num_threads(threads0)  # the machine line states the default; rows their own
     if a.json:
         save(a.json, "nets", rows)
-        print(f"-> {a.json}")
     return 0
 
 

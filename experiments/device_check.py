@@ -87,11 +87,10 @@ def trainer(name: str, smoke: bool, data, device, compile: bool):
     """(config, model in bf16, its optimisers, a step context on ``data``): what the engine
     sets up for a run of ``mnist/<name>.yaml``."""
     from ipm.models import StepContext
-    from ipm.optim import make_adam
 
     cfg, model = build(name, smoke, data.shape, device)
     model.accelerate("bf16", compile)
-    opts = {n: make_adam(ps, o) for n, (ps, o) in model.optimizer_specs().items()}
+    opts = model.make_optimizers()
     ctx = StepContext(
         torch.Generator().manual_seed(cfg.seed + 1),
         lambda n, g: data.sample(n, generator=g),

@@ -34,7 +34,6 @@ def run_seed(seed: int, steps: int | None, every: int, n_eval: int) -> list[dict
     from ipm.evaluate import EVAL_SEED, gaussian_metrics
     from ipm.flows import ExactScore
     from ipm.models import ScoreGAN, StepContext
-    from ipm.optim import make_adam
 
     over = [f"seed={seed}", f"eval.n_samples={n_eval}", f"eval.w2_n={min(2000, n_eval)}"]
     cfg = load_config(CONFIGS / "gaussians/score_gan.yaml", over)
@@ -43,7 +42,7 @@ def run_seed(seed: int, steps: int | None, every: int, n_eval: int) -> list[dict
     dist = dataset(cfg.data)
     torch.manual_seed(cfg.seed)
     model = ScoreGAN(cfg.model, dist.dim, cfg.train.batch_size, data_score=ExactScore(dist))
-    opts = {n: make_adam(ps, o) for n, (ps, o) in model.optimizer_specs().items()}
+    opts = model.make_optimizers()
     ctx = StepContext(torch.Generator().manual_seed(cfg.seed + 1), None, torch.device("cpu"))
     rows, train_s = [], 0.0
     for step in tqdm(range(1, steps + 1), desc=f"score_gan oracle seed {seed}"):

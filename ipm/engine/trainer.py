@@ -35,7 +35,7 @@ from ..config import ConfigError, to_dict
 from ..data import TensorImages, data_shape, dataset
 from ..flows import DenoiserScore
 from ..models import GenerativeModel, StepContext, build_model, models
-from ..optim import attach_scaler, make_adam
+from ..optim import attach_scaler
 from .checkpoint import LAST, CheckpointError, load_checkpoint, save_checkpoint
 from .config import RunConfig, load_config, saved_run_config
 
@@ -244,7 +244,7 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
             model.wrapped[name] = DDP(
                 m, device_ids=[device.index] if device.type == "cuda" else None
             )
-    opts = {n: make_adam(ps, o) for n, (ps, o) in specs.items()}
+    opts = model.make_optimizers()
     scalers = {}
     if cfg.train.precision == "fp16":  # loss scaling: fp16 gradients underflow without it
         scalers = {n: torch.amp.GradScaler(device.type) for n in opts}

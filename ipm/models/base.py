@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from ..config import ModelConfig, NoiseConfig, OptimConfig, PenaltyConfig
 from ..flows import EDMDenoiser, denoising_loss, gradient_penalty, penalty_points
 from ..nets.precision import Precision, autocast, compile_network
-from ..optim import descend
+from ..optim import descend, make_adam
 from ..schedules import edm_sigma_from_uniform
 
 __all__ = [
@@ -185,6 +185,10 @@ class GenerativeModel(ABC):
             for n, field in self.optimizers.items()
             if n in self.networks
         }
+
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """The Adam optimisers of :meth:`optimizer_specs` (:func:`~ipm.optim.make_adam`)."""
+        return {n: make_adam(ps, o) for n, (ps, o) in self.optimizer_specs().items()}
 
     @abstractmethod
     def train_step(self, ctx: StepContext, opt: dict[str, torch.optim.Optimizer]) -> dict:

@@ -10,7 +10,6 @@ from ipm.engine import (
 )
 from ipm.models import EDM, StepContext, build_model
 from ipm.models.score_gan import ScoreGAN
-from ipm.optim import make_adam
 from tests.helpers import ROOT
 
 MODELS = ["edm", "gan", "score_gan", "discr_flow"]
@@ -25,7 +24,7 @@ def _two_steps(cfg, data, shape, edm_cfg=None):
         model = ScoreGAN(cfg.model, shape, 2, data_score=EDM(edm_cfg.model, shape).score())
     else:
         model = build_model(cfg, shape)
-    opts = {n: make_adam(ps, o) for n, (ps, o) in model.optimizer_specs().items()}
+    opts = model.make_optimizers()
     before = {n: [p.detach().clone() for p in ps] for n, (ps, _) in model.optimizer_specs().items()}
     ctx = StepContext(
         torch.Generator().manual_seed(1),

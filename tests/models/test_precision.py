@@ -8,7 +8,6 @@ import torch
 
 from ipm.flows import DenoiserScore, EDMDenoiser
 from ipm.models import StepContext
-from ipm.optim import make_adam
 from tests.helpers import build, dmmd_model, sd_flow_model
 
 MODELS = {
@@ -29,7 +28,7 @@ def three_steps(name: str, precision: str):
         inputs["data_score"] = DenoiserScore(EDMDenoiser(2, 0.5, width=16, depth=2, embedding=8))
     _, model = build(name, inputs, **kw)
     model.accelerate(precision)
-    opts = {n: make_adam(ps, o) for n, (ps, o) in model.optimizer_specs().items()}
+    opts = model.make_optimizers()
     data = lambda n, g: torch.randn(n, 2, generator=g)  # noqa: E731
     ctx = StepContext(torch.Generator().manual_seed(1), data, torch.device("cpu"))
     losses = []
@@ -65,7 +64,7 @@ def test_a_compiled_discriminator_trains_with_its_gradient_penalty_as_the_eager_
     def two_steps(compile: bool):
         _, model = build("discr_flow", gp={"weight": 1.0})
         model.accelerate("fp32", compile=compile)
-        opts = {n: make_adam(ps, o) for n, (ps, o) in model.optimizer_specs().items()}
+        opts = model.make_optimizers()
         data = lambda n, g: torch.randn(n, 2, generator=g)  # noqa: E731
         ctx = StepContext(torch.Generator().manual_seed(1), data, torch.device("cpu"))
         for _ in range(2):
