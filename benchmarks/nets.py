@@ -55,37 +55,18 @@ def _unet():
     return UNet(1, 32, 16, channel_mult=(2, 2, 2), num_blocks=1, attention=(16,))
 
 
-class _Diffusers(nn.Module):
-    """``diffusers.UNet2DModel`` returning its sample tensor: the DDPM++ layout of ipm's U-Net
-    (residual down- and up-sampling blocks, scale-shift conditioning; ``ddpmpp``) or diffusers'
-    default layout (strided and interpolating convolutions, additive conditioning)."""
+def _diffusers(layout: str):
+    """``diffusers.UNet2DModel`` (:class:`ipm.nets.diffusers_unet.DiffusersUNet`) at the
+    parameter count closest to :func:`_unet`'s: the DDPM++ layout of ipm's U-Net (residual
+    down- and up-sampling blocks, scale-shift conditioning) or diffusers' default layout
+    (strided and interpolating convolutions, additive conditioning)."""
+    from ipm.nets.diffusers_unet import DiffusersUNet
 
-    def __init__(self, ddpmpp: bool):
-        super().__init__()
-        from diffusers import UNet2DModel
-
-        c, groups = (32, 8) if ddpmpp else (34, 2)  # the closest parameter counts
-        layout = (
-            {"downsample_type": "resnet", "upsample_type": "resnet"}
-            | {"resnet_time_scale_shift": "scale_shift"}
-            if ddpmpp
-            else {}
-        )
-        self.net = UNet2DModel(
-            sample_size=32,
-            in_channels=1,
-            out_channels=1,
-            block_out_channels=(c, c, c),
-            layers_per_block=1,
-            down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D"),
-            up_block_types=("UpBlock2D", "AttnUpBlock2D", "UpBlock2D"),
-            norm_num_groups=groups,
-            attention_head_dim=None,
-            **layout,
-        )
-
-    def forward(self, x, t):
-        return self.net(x, t).sample
+    width, groups = (16, 8) if layout == "ddpmpp" else (17, 2)  # the closest parameter counts
+    return DiffusersUNet(
+        1, 32, width, channel_mult=(2, 2, 2), num_blocks=1, attention=(16,), layout=layout,
+        groups=groups,
+    )  # fmt: skip
 
 
 def _dcgan_generator():
@@ -153,8 +134,8 @@ def pairs() -> list[Pair]:
 
         v = f"diffusers {diffusers.__version__} UNet2DModel"
         unet_refs = {
-            f"{v}, DDPM++ layout": lambda: _Diffusers(True),
-            f"{v}, default layout": lambda: _Diffusers(False),
+            f"{v}, DDPM++ layout": lambda: _diffusers("ddpmpp"),
+            f"{v}, default layout": lambda: _diffusers("default"),
         }
     except ImportError:
         unet_refs = {}

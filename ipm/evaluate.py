@@ -53,6 +53,8 @@ def _evaluate_images(cfg, model, payload, run_dir, g, sample_kw, seed, threads, 
         n = min(n, pool)
     b, shape = cfg.eval.feature_batch, tuple(model.shape)
     clock = {"seconds": 0.0, "nfe": 0}
+    # a run's grid is RUN_DIR/samples.png; a checkpoint file's lies beside it, named after it
+    grid = run_dir / "samples.png" if run_dir.is_dir() else run_dir.with_suffix(".samples.png")
 
     def batches():
         if pool is not None:
@@ -81,11 +83,11 @@ def _evaluate_images(cfg, model, payload, run_dir, g, sample_kw, seed, threads, 
             for x in parts:
                 if first:
                     m = min(cfg.eval.grid, x.shape[0])
-                    image_grid(x[:m], shape, run_dir / "samples.png", max(1, int(m**0.5)))
+                    image_grid(x[:m], shape, grid, max(1, int(m**0.5)))
                     first = False
                 yield x.reshape(x.shape[0], *shape)
 
-    res = {"data": cfg.data.name, "grid": "samples.png"}
+    res = {"data": cfg.data.name, "grid": grid.name}
     device = next(next(iter(model.networks.values())).parameters()).device
     if name == "none":
         for _ in draw():

@@ -103,6 +103,12 @@ def test_image_run_end_to_end_writes_grids(tmp_path, roots):
 
     with Image.open(run / "samples.png") as im:  # 2×2 grid of 32×32 with borders, ×2
         assert im.size == (2 * (2 * 33 + 1), 2 * (2 * 33 + 1))
+    # a checkpoint file evaluates too; its grid lies beside it, named after it
+    from ipm.evaluate import evaluate_run
+
+    ckpt = run / "checkpoints" / "last.pt"
+    assert evaluate_run(ckpt)["grid"] == "last.samples.png"
+    assert (run / "checkpoints" / "last.samples.png").is_file()
 
 
 def test_an_image_config_trains_in_bf16_and_compiled_from_the_command_line(tmp_path, roots):

@@ -28,7 +28,7 @@ class ModelConfig(Family):
 
 
 class NetConfig(Family):
-    """A network's config (``kind``: mlp, dcgan, resnet, unet)."""
+    """A network's config (``kind``: mlp, dcgan, resnet, unet, diffusers_unet)."""
 
     tag = "kind"
     default = "mlp"

@@ -7,7 +7,8 @@ the three builders give each role of the paper's models its network (Tables 4–
 - :func:`generator_net` — z (N, d) → x (N, D): MLP, DCGAN or ResNet (tanh output on images);
 - :func:`discriminator_net` — x (N, D) [, t] → (N, 1): MLP, DCGAN or ResNet, time-conditioned
   for Discriminator Flows;
-- :func:`denoiser_body` — the F(x, c_noise) → (N, D) inside EDM's preconditioning: MLP or U-Net.
+- :func:`denoiser_body` — the F(x, c_noise) → (N, D) inside EDM's preconditioning: MLP or U-Net
+  (ipm's, or diffusers' as a reference).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from torch import Tensor, nn
 from ..config import ConfigError, NetConfig
 from ..generators.conditioned import TimeConditionedMLP
 from ..generators.mlp import MLP
-from .config import DCGANConfig, MLPConfig, ResNetConfig, UNetConfig
+from .config import DCGANConfig, DiffusersUNetConfig, MLPConfig, ResNetConfig, UNetConfig
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .init import init_weights
 from .resnet import ResNetDiscriminator, ResNetGenerator
@@ -145,7 +146,8 @@ def discriminator_net(
 
 
 def denoiser_body(cfg: NetConfig, shape: tuple[int, ...], embedding_dim: int = 128, key="net"):
-    """F(x, c_noise): flat (N, D) and a noise label → (N, D) (an MLP or an EDM U-Net)."""
+    """F(x, c_noise): flat (N, D) and a noise label → (N, D) (an MLP, an EDM U-Net, or
+    ``diffusers.UNet2DModel``)."""
     d = math.prod(shape)
     if isinstance(cfg, MLPConfig):
         net = TimeConditionedMLP(
@@ -172,7 +174,15 @@ def denoiser_body(cfg: NetConfig, shape: tuple[int, ...], embedding_dim: int = 1
                 embedding=cfg.embedding,
                 embedding_kind=cfg.embedding_kind,
                 channels_last=cfg.channels_last,
+                patch=cfg.patch,
             ),
             img,
         )
-    raise ConfigError(f"{key}.kind", f"expected mlp or unet, got {cfg.kind!r}")
+    if isinstance(cfg, DiffusersUNetConfig):
+        from .diffusers_unet import DiffusersUNet  # an optional dependency, imported when used
+
+        img = _need_images(cfg, shape, key)
+        kw = {k: getattr(cfg, k) for k in ("channel_mult", "num_blocks", "attention", "layout")}
+        net = DiffusersUNet(*img[:2], cfg.width, groups=cfg.groups, patch=cfg.patch, **kw)
+        return FlatImage(net, img)
+    raise ConfigError(f"{key}.kind", f"expected mlp, unet or diffusers_unet, got {cfg.kind!r}")

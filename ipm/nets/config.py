@@ -1,4 +1,5 @@
-"""Network configs (``kind``: mlp, dcgan, resnet, unet), built by :mod:`ipm.nets.build`."""
+"""Network configs (``kind``: mlp, dcgan, resnet, unet, diffusers_unet), built by
+:mod:`ipm.nets.build`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Literal
 
 from ..config import NetConfig, non_negative, positive, require
 
-__all__ = ["DCGANConfig", "MLPConfig", "ResNetConfig", "UNetConfig"]
+__all__ = ["DCGANConfig", "DiffusersUNetConfig", "MLPConfig", "ResNetConfig", "UNetConfig"]
 
 Init = Literal["default", "normal", "orthogonal"]
 Activation = Literal["leaky_relu", "relu", "tanh", "gelu", "silu", "softplus"]
@@ -78,12 +79,39 @@ class UNetConfig(NetConfig):
     embedding: int = 256
     embedding_kind: Literal["positional", "fourier"] = "positional"
     channels_last: bool = False  # NHWC weights and activations (see ipm.nets.unet)
+    patch: int = 1  # run on p×p patches as channels, at 1/p the resolution (see ipm.nets.unet)
 
     def __post_init__(self):
-        positive(self, "width", "num_blocks", "embedding")
+        positive(self, "width", "num_blocks", "embedding", "patch")
         require(
             len(self.channel_mult) > 0 and all(m > 0 for m in self.channel_mult),
             "channel_mult",
             f"expected positive multipliers, got {list(self.channel_mult)}",
         )
         require(0 <= self.dropout < 1, "dropout", f"expected in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class DiffusersUNetConfig(NetConfig):
+    """``diffusers.UNet2DModel`` as a denoiser body (:mod:`ipm.nets.diffusers_unet`; optional
+    dependency ``ipm[bench]``), with the levels of :class:`UNetConfig`: ``width ·
+    channel_mult`` channels, ``num_blocks`` per level, attention at the listed resolutions;
+    ``layout`` ddpmpp (ipm's block layout) or default (diffusers'); ``groups`` of GroupNorm."""
+
+    kind: Literal["diffusers_unet"] = "diffusers_unet"
+    width: int = 16
+    channel_mult: tuple[int, ...] = (1, 2, 2)
+    num_blocks: int = 2
+    attention: tuple[int, ...] = (16,)
+    layout: Literal["ddpmpp", "default"] = "ddpmpp"
+    groups: int = 8
+    patch: int = 1
+
+    def __post_init__(self):
+        positive(self, "width", "num_blocks", "groups", "patch")
+        chans = [self.width * m for m in self.channel_mult]
+        require(
+            len(chans) > 0 and all(c > 0 and c % self.groups == 0 for c in chans),
+            "channel_mult",
+            f"expected positive multipliers whose channels {chans} divide into {self.groups} groups",
+        )

@@ -7,6 +7,11 @@ shortcut; sum scaled by 1/√2; multi-head self-attention at the resolutions lis
 embedding is positional (or Fourier) of size ``embedding``, mapped by a 2-layer SiLU MLP to
 4·``width`` channels. Convolutions use EDM's uniform Kaiming initialisation.
 
+``patch`` p > 1 runs the U-Net on p×p patches: the image is rearranged to C·p² channels at
+resolution H/p (``pixel_unshuffle``) and back at the output, so every level costs about p² times
+less (the patch stem of Hoogeboom et al. 2023's simple diffusion); ``attention`` then lists
+resolutions of the rearranged image.
+
 ``channels_last`` keeps weights and activations in NHWC strides (values and the input and output
 layout unchanged). On this project's CPU (one thread, batch 32, the MNIST EDM config's U-Net) it
 made a float32 training step 7% faster and a bf16 one 35% slower (GroupNorm's backward pass in
@@ -115,13 +120,17 @@ class UNet(nn.Module):
         embedding_kind: str = "positional",
         embedding_scale: float = 16.0,
         channels_last: bool = False,
+        patch: int = 1,
     ):
         super().__init__()
+        if patch < 1 or size % patch:
+            raise ValueError(f"patch: expected a positive divisor of size {size}, got {patch}")
+        self.in_shape, self.patch = (channels, size, size), patch
+        channels, size = channels * patch**2, size // patch
         if size % 2 ** (len(channel_mult) - 1):
             raise ValueError(
                 f"size: {size} is not divisible by 2^{len(channel_mult) - 1} (channel_mult {channel_mult})"
             )
-        self.in_shape = (channels, size, size)
         emb = 4 * width
         self.embed = make_embedding(embedding_kind, embedding, embedding_scale)
         self.map = nn.Sequential(_linear(embedding, emb), nn.SiLU(), _linear(emb, emb), nn.SiLU())
@@ -164,6 +173,8 @@ class UNet(nn.Module):
         c = torch.as_tensor(c_noise, dtype=x.dtype, device=x.device)
         c = c.expand(x.shape[0]) if c.ndim == 0 else c
         emb = self.map(self.embed(c).to(x.dtype))
+        if self.patch > 1:
+            x = F.pixel_unshuffle(x, self.patch)
         h = self.conv_in(x.contiguous(memory_format=self.layout))
         hs = [h]
         for b in self.enc:
@@ -175,4 +186,5 @@ class UNet(nn.Module):
             if b.resample != "up":
                 h = torch.cat([h, hs.pop()], dim=1)
             h = b(h, emb)
-        return self.conv_out(F.silu(self.norm_out(h))).contiguous()
+        out = self.conv_out(F.silu(self.norm_out(h)))
+        return (F.pixel_shuffle(out, self.patch) if self.patch > 1 else out).contiguous()

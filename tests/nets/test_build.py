@@ -29,3 +29,16 @@ def test_builders_on_flat_particles():
     with pytest.raises(ConfigError, match="model.generator.kind.*needs image data"):
         generator_net(DCGANConfig(), 16, (2,), key="model.generator")
     assert isinstance(g, FlatImage) and math.prod(shape) == 1024
+
+
+def test_diffusers_unet_body_reads_and_writes_flat_images_and_names_bad_keys():
+    pytest.importorskip("diffusers")
+    from ipm.nets.config import DiffusersUNetConfig
+
+    cfg = DiffusersUNetConfig(width=8, channel_mult=(1, 2), num_blocks=1, attention=(8,))
+    body = denoiser_body(cfg, (1, 16, 16))
+    assert body(torch.randn(2, 256), torch.zeros(2)).shape == (2, 256)
+    with pytest.raises(ConfigError, match="channel_mult"):
+        DiffusersUNetConfig(width=12, channel_mult=(1, 2), groups=8)
+    with pytest.raises(ConfigError, match="kind"):
+        denoiser_body(cfg, (4,))

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ipm.nets import (
@@ -36,3 +37,58 @@ def test_channels_last_gives_the_same_outputs_in_nhwc_strides():
     out = nhwc(x, c)
     assert out.is_contiguous()
     torch.testing.assert_close(out, plain(x, c), rtol=1e-5, atol=1e-6)
+
+
+def _randomise(net: nn.Module) -> nn.Module:
+    """Move the zero-initialised output layers off zero, so outputs depend on every layer."""
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return net
+
+
+def test_patch_runs_the_unet_on_rearranged_patches():
+    torch.manual_seed(0)
+    patched = UNet(1, 16, 8, channel_mult=(1, 2), num_blocks=1, attention=(4,), patch=2)
+    inner = UNet(4, 8, 8, channel_mult=(1, 2), num_blocks=1, attention=(4,))
+    inner.load_state_dict(_randomise(patched).state_dict())
+    x, c = torch.randn(3, 1, 16, 16), torch.randn(3)
+    want = F.pixel_shuffle(inner(F.pixel_unshuffle(x, 2), c), 2)
+    torch.testing.assert_close(patched(x, c), want, rtol=0, atol=0)
+    # the rearrangement keeps each pixel's neighbourhood: pixel (0, 0) lands in channel 0 of
+    # patch (0, 0), pixel (1, 1) in channel 3 of it
+    y = torch.zeros(1, 1, 16, 16)
+    y[0, 0, 1, 1] = 1.0
+    assert F.pixel_unshuffle(y, 2)[0, 3, 0, 0] == 1.0
+    with pytest.raises(ValueError, match="patch"):
+        UNet(1, 16, 8, channel_mult=(1, 2), patch=3)
+
+
+def test_diffusers_unet_matches_the_reference_built_by_hand():
+    pytest.importorskip("diffusers")
+    from diffusers import UNet2DModel
+
+    from ipm.nets.diffusers_unet import DiffusersUNet
+
+    torch.manual_seed(0)
+    ours = DiffusersUNet(1, 16, 8, channel_mult=(1, 2), num_blocks=1, attention=(8,), patch=2)
+    ref = UNet2DModel(
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=(8, 16),
+        layers_per_block=1,
+        down_block_types=("AttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "AttnUpBlock2D"),
+        norm_num_groups=8,
+        attention_head_dim=None,
+        downsample_type="resnet",
+        upsample_type="resnet",
+        resnet_time_scale_shift="scale_shift",
+    )
+    ref.load_state_dict(_randomise(ours).net.state_dict())
+    x, c = torch.randn(3, 1, 16, 16), torch.randn(3)
+    want = F.pixel_shuffle(ref(F.pixel_unshuffle(x, 2), c).sample, 2)
+    torch.testing.assert_close(ours(x, c), want, rtol=0, atol=0)
+    assert not torch.allclose(ours(x, c), ours(x, c + 1), atol=1e-4)  # the label is used
