@@ -44,7 +44,9 @@ def dataset(cfg):
     if name == "mnist":
         return load_mnist(cfg.root, cfg.split)[0]
     if name == "image_folder":
-        return ImageFolder(cfg.root, cfg.size, cfg.channels)
+        data = ImageFolder(cfg.root, cfg.size, cfg.channels)
+        data.hflip = cfg.hflip
+        return data
     raise ValueError(f"data.name: unknown data set {name!r}")
 
 

@@ -46,12 +46,17 @@ class MNISTData(DataConfig):
 @dataclass(frozen=True)
 class ImageFolderData(DataConfig):
     """Images under ``root`` (empty: ``$IPM_CELEBA_DIR``), e.g. CelebA: center-cropped, resized
-    to ``size`` with Lanczos, scaled to [−1, 1]; RGB (``channels`` 3) or grayscale (1)."""
+    to ``size`` with Lanczos, scaled to [−1, 1]; RGB (``channels`` 3) or grayscale (1);
+    ``hflip``: training batches mirrored left-right at random (augmentation, on the device);
+    ``in_memory``: for training, decoded once at the start and held as uint8 on the training
+    device, else read from disk at every draw (evaluation reads only the images it draws)."""
 
     name: Literal["image_folder"] = "image_folder"
     root: str = ""
     size: int = 64
     channels: Literal[1, 3] = 3
+    hflip: bool = False
+    in_memory: bool = True
 
     def __post_init__(self):
         positive(self, "size")

@@ -1,7 +1,10 @@
-"""An image folder (e.g. CelebA's ``img_align_celeba``), streamed from disk.
+"""An image folder (e.g. CelebA's ``img_align_celeba``), streamed from disk or held in memory.
 
-Every image file under ``root`` (recursively; .jpg .jpeg .png .bmp .webp) is one sample, read
-when drawn: center-cropped to a square, resized to ``size`` with Lanczos, scaled to [−1, 1]. An
+Every image file under ``root`` (recursively; .jpg .jpeg .png .bmp .webp) is one sample:
+center-cropped to a square, resized to ``size`` with Lanczos, scaled to [−1, 1]. An
+:class:`ImageFolder` reads an image when it is drawn; :meth:`ImageFolder.in_memory` decodes them
+all once into uint8 :class:`~ipm.data.TensorImages` (CelebA at 64×64: 2.4 GB), which training
+then keeps on its device, so that no step waits for a decoder. An
 image whose mode is not the expected one (RGB for 3 channels, L for 1) is an error naming the
 file — nothing is converted silently.
 """
@@ -15,9 +18,9 @@ import numpy as np
 import torch
 
 from .errors import DataError
-from .images import ImageData, to_unit_range
+from .images import ImageData, TensorImages, to_unit_range
 
-__all__ = ["ENV_CELEBA", "IMAGE_EXTENSIONS", "ImageFolder", "load_image"]
+__all__ = ["ENV_CELEBA", "IMAGE_EXTENSIONS", "ImageFolder", "load_image", "read_pixels"]
 
 ENV_CELEBA = "IPM_CELEBA_DIR"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -25,6 +28,11 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 def load_image(path: Path, size: int, channels: int) -> torch.Tensor:
     """One image as (C, size, size) float32 in [−1, 1]."""
+    return to_unit_range(read_pixels(path, size, channels), 255.0)
+
+
+def read_pixels(path: Path, size: int, channels: int) -> torch.Tensor:
+    """One image as (C, size, size) uint8."""
     from PIL import Image, UnidentifiedImageError
 
     want = "RGB" if channels == 3 else "L"
@@ -43,8 +51,7 @@ def load_image(path: Path, size: int, channels: int) -> torch.Tensor:
     except (UnidentifiedImageError, OSError) as e:
         raise DataError(f"image folder: cannot read {str(path)!r} as an image ({e})") from None
     t = torch.from_numpy(a.copy())
-    t = t[None] if t.ndim == 2 else t.permute(2, 0, 1)
-    return to_unit_range(t, 255.0)
+    return t[None] if t.ndim == 2 else t.permute(2, 0, 1).contiguous()
 
 
 class ImageFolder(ImageData):
@@ -78,3 +85,16 @@ class ImageFolder(ImageData):
 
     def images(self, idx: torch.Tensor) -> torch.Tensor:
         return torch.stack([load_image(self.files[int(i)], self.size, self.channels) for i in idx])
+
+    def in_memory(self, progress: bool = True) -> TensorImages:
+        """Every image decoded once, as uint8 :class:`~ipm.data.TensorImages` (same order,
+        same values as :meth:`images`, same ``hflip``)."""
+        from tqdm.auto import tqdm
+
+        pixels = torch.empty((len(self), *self.shape), dtype=torch.uint8)
+        files = tqdm(self.files, desc=f"decode {self.name}", disable=not progress, unit="img")
+        for i, f in enumerate(files):
+            pixels[i] = read_pixels(f, self.size, self.channels)
+        data = TensorImages(pixels, 255.0, self.name)
+        data.hflip = self.hflip
+        return data

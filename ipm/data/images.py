@@ -24,6 +24,7 @@ class ImageData:
 
     shape: tuple[int, int, int]
     name: str = "images"
+    hflip: bool = False  # augmentation: each drawn image mirrored left-right with probability ½
 
     @property
     def dim(self) -> int:
@@ -38,11 +39,17 @@ class ImageData:
         raise NotImplementedError
 
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """n images drawn uniformly with replacement, flat: (n, C·H·W)."""
+        """n images drawn uniformly with replacement, flat: (n, C·H·W); with ``hflip``, each
+        mirrored left-right with probability ½ (the coin drawn after the indices, from the same
+        generator; the flip itself happens where the images are, e.g. on the GPU)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n: expected an integer >= 1, got {n!r}")
         idx = torch.randint(len(self), (n,), generator=generator)
-        return self.images(idx).reshape(n, -1)
+        x = self.images(idx)
+        if self.hflip:
+            flip = (torch.rand(n, generator=generator) < 0.5).to(x.device)
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        return x.reshape(n, -1)
 
 
 class TensorImages(ImageData):

@@ -226,6 +226,8 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
             f"or choose another directory (nothing is overwritten)"
         )
     dist = dataset(cfg.data)
+    if getattr(cfg.data, "in_memory", False):  # an image folder, decoded once for training
+        dist = dist.in_memory(progress=cfg.train.progress and rank == 0)
     if isinstance(dist, TensorImages):  # batches gathered on the device, no host copies
         dist.to(device)
     shape = data_shape(dist)

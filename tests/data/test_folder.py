@@ -51,3 +51,18 @@ def test_image_folder_errors_name_the_path(tmp_path, monkeypatch):
     with pytest.raises(DataError, match=r"broken\.jpg"):
         data.images(torch.tensor(broken))
     assert os.path.exists(folder)
+
+
+def test_in_memory_holds_the_same_images_as_uint8_and_keeps_hflip(tmp_path):
+    from ipm.data import TensorImages, dataset
+    from ipm.data.config import ImageFolderData
+
+    folder = fake_image_folder(tmp_path / "imgs", n=5)
+    streamed = dataset(ImageFolderData(root=str(folder), size=16, hflip=True))
+    held = streamed.in_memory(progress=False)
+    assert isinstance(held, TensorImages) and held.pixels.dtype == torch.uint8
+    assert held.hflip and held.shape == streamed.shape == (3, 16, 16)
+    idx = torch.arange(5)
+    torch.testing.assert_close(held.images(idx), streamed.images(idx), rtol=0, atol=0)
+    g1, g2 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
+    assert torch.equal(held.sample(7, generator=g1), streamed.sample(7, generator=g2))

@@ -207,3 +207,48 @@ def test_resume_may_switch_compilation_but_not_precision():
     assert _resume_mismatch(saved, now) == []
     saved["train"]["precision"] = "bf16"
     assert [d.split(" ")[0] for d in _resume_mismatch(saved, now)] == ["train.precision"]
+
+
+def test_an_image_folder_is_decoded_once_and_never_read_during_training(
+    tmp_path, roots, monkeypatch
+):
+    """``data.in_memory`` (the default): the folder's images are decoded before the first
+    step and batches come from the uint8 copy; ``in_memory: false`` reads the disk per draw."""
+    from ipm.data.folder import ImageFolder
+    from ipm.engine import load_config
+
+    sets = [
+        f"data.root={roots['celeba']}",
+        "data.size=16",
+        "data.hflip=true",
+        "model.generator.width=4",
+        "model.discriminator.width=4",
+        "model.latent_dim=8",
+        "train.steps=2",
+        "train.batch_size=4",
+        "train.progress=false",
+        "eval.grid=4",
+        "eval.animation=false",
+        "eval.n_samples=4",
+    ]
+    cfg = load_config("experiments/configs/celeba/gan.yaml", sets)
+    calls = []
+    real = ImageFolder.images
+    monkeypatch.setattr(
+        ImageFolder, "images", lambda self, idx: calls.append(len(idx)) or real(self, idx)
+    )
+    real_memory = ImageFolder.in_memory
+    monkeypatch.setattr(
+        ImageFolder,
+        "in_memory",
+        lambda self, progress: calls.append("decode") or real_memory(self, progress),
+    )
+    train(cfg, tmp_path / "held")
+    assert calls[0] == "decode" and "decode" not in calls[1:]
+    figure = sum(calls[1:])  # images the run's figure draws for its data panel, from the folder
+    calls.clear()
+    train(
+        load_config("experiments/configs/celeba/gan.yaml", [*sets, "data.in_memory=false"]),
+        tmp_path / "streamed",
+    )
+    assert "decode" not in calls and sum(calls) - figure >= 2 * 4  # two steps' batches of 4
