@@ -35,7 +35,8 @@ measured alternately in one process, median after two warm-up steps; bf16 is aut
 
 DATA = """Images per second an image data set draws as training batches (indices from a CPU
 generator; images gathered, converted to float32 in [−1, 1] and flattened where they are held),
-MNIST-sized: 60,000 uint8 images of 1×32×32."""
+MNIST-sized: 60,000 uint8 images of 1×32×32; `hflip`: each also mirrored with probability ½ there
+(the augmentation of `data.hflip`)."""
 
 
 def _load(name: str) -> dict | None:
@@ -133,10 +134,12 @@ def nets_section(rec: dict) -> list[str]:
 
 def data_section(rec: dict) -> list[str]:
     lines = _head(rec, "Loader throughput", DATA)
-    lines += ["| device | batch | threads | images/s |", "|---|---|---|---|"]
+    lines += ["| device | batch | hflip | threads | images/s |", "|---|---|---|---|---|"]
     for r in rec["rows"]:
+        flip = "yes" if r.get("hflip") else "no"
         lines.append(
-            f"| {r['device']} | {r['batch']} | {r['threads']} | {r['images_per_second']:,.0f} |"
+            f"| {r['device']} | {r['batch']} | {flip} | {r['threads']} | "
+            f"{r['images_per_second']:,.0f} |"
         )
     return lines
 

@@ -6,7 +6,9 @@ benchmark, not a test).
 The data set is MNIST-sized (60,000 random uint8 images, 1×32×32) held as
 :class:`ipm.data.TensorImages` on the CPU (or on ``--device``); a batch is drawn as training
 draws it: indices from a CPU generator, images gathered, converted to [−1, 1] float32 and
-flattened on the data's device. Median of ``--reps`` after a warm-up, per batch size.
+flattened on the data's device; with ``hflip``, each image also mirrored with probability ½
+there (the augmentation of ``data.hflip``). Median of ``--reps`` after a warm-up, per batch size
+and thread count, without and with the flip.
 """
 
 from __future__ import annotations
@@ -55,18 +57,24 @@ def main(argv=None) -> int:
     for threads in a.threads:
         torch.set_num_threads(threads)
         for batch in a.batch:
-            sec = measure(data, batch, a.reps, device)
-            rows.append(
-                {
-                    "data": data.name,
-                    "device": str(device),
-                    "batch": batch,
-                    "threads": threads,
-                    "seconds_per_batch": sec,
-                    "images_per_second": batch / sec,
-                }
-            )
-            print(f"batch {batch:4d}, {threads} thread(s): {batch / sec:,.0f} images/s")
+            for hflip in (False, True):
+                data.hflip = hflip
+                sec = measure(data, batch, a.reps, device)
+                rows.append(
+                    {
+                        "data": data.name,
+                        "device": str(device),
+                        "batch": batch,
+                        "hflip": hflip,
+                        "threads": threads,
+                        "seconds_per_batch": sec,
+                        "images_per_second": batch / sec,
+                    }
+                )
+                print(
+                    f"batch {batch:4d}, hflip {hflip!s:5}, {threads} thread(s): "
+                    f"{batch / sec:,.0f} images/s"
+                )
     torch.set_num_threads(threads0)
     if a.json:
         save(a.json, "data", rows)

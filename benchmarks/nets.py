@@ -36,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from benchmarks import save
@@ -115,6 +116,88 @@ def _reference_discriminator() -> nn.Module:
     )
 
 
+def _resnet_generator():
+    from ipm.nets.resnet import ResNetGenerator
+
+    return ResNetGenerator(128, 3, 64, 32, attention=32, activation_name="leaky_relu")
+
+
+def _resnet_discriminator():
+    from ipm.nets.resnet import ResNetDiscriminator
+
+    return ResNetDiscriminator(3, 64, 32, attention=32, activation_name="leaky_relu")
+
+
+class _RefAttention(nn.Module):
+    """SAGAN self-attention (θ, φ to C/8, g to C/2, o back to C, gate γ from 0) through
+    ``F.scaled_dot_product_attention``."""
+
+    def __init__(self, c: int):
+        super().__init__()
+        self.theta, self.phi = (
+            nn.Conv2d(c, c // 8, 1, bias=False),
+            nn.Conv2d(c, c // 8, 1, bias=False),
+        )
+        self.g, self.o = nn.Conv2d(c, c // 2, 1, bias=False), nn.Conv2d(c // 2, c, 1, bias=False)
+        self.gamma = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        q, k, v = (f(x).flatten(2).transpose(1, 2) for f in (self.theta, self.phi, self.g))
+        out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(n, -1, h, w)
+        return x + self.gamma * self.o(out)
+
+
+class _RefResidual(nn.Module):
+    def __init__(self, residual: nn.Module, shortcut: nn.Module):
+        super().__init__()
+        self.residual, self.shortcut = residual, shortcut
+
+    def forward(self, x):
+        return self.residual(x) + self.shortcut(x)
+
+
+def _reference_resnet_generator() -> nn.Module:
+    """SNGAN/SAGAN ResNet generator for 64×64 (Miyato et al. 2018; Zhang et al. 2019), width 32:
+    blocks BN → act → ×2 up → conv3 → BN → act → conv3 plus an up-sampled 1×1 shortcut, written
+    with ``nn.Sequential`` and ``nn.Upsample``; attention at 32×32."""
+    act, up = (lambda: nn.LeakyReLU(0.2)), (lambda: nn.Upsample(scale_factor=2.0))
+    layers: list[nn.Module] = [nn.Linear(128, 256 * 16), nn.Unflatten(1, (256, 4, 4))]
+    for i, (cin, cout) in enumerate(((256, 128), (128, 64), (64, 32), (32, 32))):
+        residual = nn.Sequential(
+            nn.BatchNorm2d(cin), act(), up(), nn.Conv2d(cin, cout, 3, 1, 1),
+            nn.BatchNorm2d(cout), act(), nn.Conv2d(cout, cout, 3, 1, 1),
+        )  # fmt: skip
+        layers.append(_RefResidual(residual, nn.Sequential(up(), nn.Conv2d(cin, cout, 1))))
+        if i == 2:  # the block that ends at 32×32
+            layers.append(_RefAttention(cout))
+    return nn.Sequential(*layers, nn.BatchNorm2d(32), act(), nn.Conv2d(32, 3, 3, 1, 1), nn.Tanh())
+
+
+def _reference_resnet_discriminator() -> nn.Module:
+    """SNGAN/SAGAN ResNet discriminator for 64×64, width 32 (no normalisation): blocks (act →)
+    conv3 → act → conv3 → avg-pool plus a 1×1 shortcut; attention at 32×32; act, sum over
+    positions, linear."""
+    act, pool = (lambda: nn.LeakyReLU(0.2)), (lambda: nn.AvgPool2d(2))
+    layers: list[nn.Module] = []
+    for i, (cin, cout) in enumerate(((3, 32), (32, 64), (64, 128), (128, 256))):
+        head = [] if i == 0 else [act()]
+        residual = nn.Sequential(
+            *head, nn.Conv2d(cin, cout, 3, 1, 1), act(), nn.Conv2d(cout, cout, 3, 1, 1), pool()
+        )
+        conv = nn.Conv2d(cin, cout, 1)
+        shortcut = nn.Sequential(pool(), conv) if i == 0 else nn.Sequential(conv, pool())
+        layers.append(_RefResidual(residual, shortcut))
+        if i == 0:  # the block that ends at 32×32
+            layers.append(_RefAttention(cout))
+    return nn.Sequential(*layers, act(), nn.Flatten(2), _Sum(), nn.Linear(256, 1))
+
+
+class _Sum(nn.Module):
+    def forward(self, x):
+        return x.sum(-1)
+
+
 def _mlp():
     from ipm.generators.mlp import MLP
 
@@ -141,6 +224,7 @@ def pairs() -> list[Pair]:
         unet_refs = {}
     images = lambda n: (torch.randn(n, 1, 32, 32),)  # noqa: E731
     dcgan = "PyTorch DCGAN example (nn.Sequential)"
+    resnet = "SNGAN/SAGAN ResNet (nn.Sequential, scaled_dot_product_attention)"
     return [
         ("unet", 32, _unet, unet_refs, lambda n: (torch.randn(n, 1, 32, 32), torch.randn(n))),
         (
@@ -156,6 +240,20 @@ def pairs() -> list[Pair]:
             _dcgan_discriminator,
             {dcgan: _reference_discriminator},
             images,
+        ),  # fmt: skip
+        (
+            "resnet_generator",
+            64,
+            _resnet_generator,
+            {resnet: _reference_resnet_generator},
+            lambda n: (torch.randn(n, 128),),
+        ),  # fmt: skip
+        (
+            "resnet_discriminator",
+            64,
+            _resnet_discriminator,
+            {resnet: _reference_resnet_discriminator},
+            lambda n: (torch.randn(n, 3, 64, 64),),
         ),  # fmt: skip
         ("mlp", 128, _mlp, {"nn.Sequential": _reference_mlp}, lambda n: (torch.randn(n, 1024),)),
     ]

@@ -11,6 +11,6 @@ def test_a_batch_is_timed_and_the_section_lists_it():
     data = TensorImages(torch.zeros(50, 1, 4, 4, dtype=torch.uint8))
     sec = measure(data, 8, 3, torch.device("cpu"))
     assert 0 < sec < 1
-    row = {"device": "cpu", "batch": 8, "threads": 1, "images_per_second": 8 / sec}
+    row = {"device": "cpu", "batch": 8, "hflip": True, "threads": 1, "images_per_second": 8 / sec}
     lines = data_section({"command": "c", "hardware": "h", "rows": [row]})
-    assert lines[-1].startswith("| cpu | 8 | 1 | ")
+    assert lines[-1].startswith("| cpu | 8 | yes | 1 | ")
