@@ -63,7 +63,7 @@ def _diffusers(layout: str):
     (strided and interpolating convolutions, additive conditioning)."""
     from ipm.nets.diffusers_unet import DiffusersUNet
 
-    width, groups = (16, 8) if layout == "ddpmpp" else (17, 2)  # the closest parameter counts
+    width, groups = (15, 6) if layout == "ddpmpp" else (17, 2)  # the closest parameter counts
     return DiffusersUNet(
         1, 32, width, channel_mult=(2, 2, 2), num_blocks=1, attention=(16,), layout=layout,
         groups=groups,

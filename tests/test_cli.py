@@ -119,6 +119,7 @@ def test_an_image_config_trains_in_bf16_and_compiled_from_the_command_line(tmp_p
 
     sets = [
         f"data.root={roots['mnist']}",
+        "model.net.kind=mlp",  # compiling an MLP takes seconds on a CPU, a U-Net minutes
         "model.net.width=16",
         "model.net.depth=2",
         "model.embedding_dim=16",

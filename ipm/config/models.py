@@ -22,6 +22,10 @@ __all__ = [
 ]
 
 
+#: the network kinds a denoiser body F(x, c_noise) can be (:func:`ipm.nets.build.denoiser_body`)
+DENOISERS = ("mlp", "unet", "diffusers_unet")
+
+
 @dataclass(frozen=True)
 class EDMConfig(ModelConfig):
     """EDM (Karras et al. 2022): a preconditioned denoiser trained with ln σ ~ N(P_mean, P_std²),
@@ -39,7 +43,7 @@ class EDMConfig(ModelConfig):
 
     def __post_init__(self):
         positive(self, "p_std", "sampler_steps", "embedding_dim")
-        net_kinds(self, "net", ("mlp", "unet"))
+        net_kinds(self, "net", DENOISERS)
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ class ScoreGANConfig(ModelConfig):
         non_negative(self, "mu_p", "mu_rho")
         require(bool(self.edm_checkpoint), "edm_checkpoint", "expected a path, got ''")
         net_kinds(self, "generator", ("mlp", "dcgan", "resnet"))
-        net_kinds(self, "score_net", ("mlp", "unet"))
+        net_kinds(self, "score_net", DENOISERS)
 
 
 @dataclass(frozen=True)
@@ -164,7 +168,7 @@ class SDFlowConfig(ModelConfig):
         positive(self, "n_particles", "eta", "data_steps", "score_steps", "embedding_dim")
         positive(self, "latent_dim")
         non_negative(self, "move_batch", "warmup", "clip")
-        net_kinds(self, "net", ("mlp", "unet"))
+        net_kinds(self, "net", DENOISERS)
         net_kinds(self, "generator", ("mlp", "dcgan", "resnet"))
 
 

@@ -175,6 +175,7 @@ def denoiser_body(cfg: NetConfig, shape: tuple[int, ...], embedding_dim: int = 1
                 embedding_kind=cfg.embedding_kind,
                 channels_last=cfg.channels_last,
                 patch=cfg.patch,
+                resample_proj=cfg.resample_proj,
             ),
             img,
         )

@@ -80,6 +80,7 @@ class UNetConfig(NetConfig):
     embedding_kind: Literal["positional", "fourier"] = "positional"
     channels_last: bool = False  # NHWC weights and activations (see ipm.nets.unet)
     patch: int = 1  # run on p×p patches as channels, at 1/p the resolution (see ipm.nets.unet)
+    resample_proj: bool = True  # a 1×1 conv on resampling blocks' shortcuts (EDM's SongUNet)
 
     def __post_init__(self):
         positive(self, "width", "num_blocks", "embedding", "patch")

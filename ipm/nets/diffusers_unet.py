@@ -6,8 +6,10 @@ from its config, nothing is downloaded.
 The levels mirror :class:`~ipm.nets.unet.UNet`'s: ``width · channel_mult`` channels,
 ``num_blocks`` residual blocks per level, attention blocks at the listed resolutions and in the
 middle. ``layout="ddpmpp"`` is the DDPM++ layout of ipm's U-Net (residual down- and up-sampling
-blocks, scale-shift conditioning); ``"default"`` is diffusers' own (strided and interpolating
-convolutions, additive conditioning). The noise label enters diffusers' sinusoidal timestep
+blocks: ``ResnetDownsampleBlock2D`` / ``ResnetUpsampleBlock2D``, or the attention blocks with
+``downsample_type="resnet"``; scale-shift conditioning); their shortcuts resample without a
+projection, as ipm's ``UNet(resample_proj=False)``. ``"default"`` is diffusers' own (strided
+and interpolating convolutions, additive conditioning). The noise label enters diffusers' sinusoidal timestep
 embedding as it is (``flip_sin_to_cos``, no frequency shift: the positional embedding EDM applies
 to c_noise = ¼ ln σ). ``patch`` p rearranges p×p patches to channels around the network, as
 :class:`~ipm.nets.unet.UNet` does.
@@ -50,7 +52,9 @@ class DiffusersUNet(nn.Module):
             raise ValueError(f"patch: expected a positive divisor of size {size}, got {patch}")
         self.in_shape, self.patch = (channels, size, size), patch
         res = [size // patch // 2**i for i in range(len(channel_mult))]
-        down = tuple("AttnDownBlock2D" if r in attention else "DownBlock2D" for r in res)
+        plain = "ResnetDownsampleBlock2D" if layout == "ddpmpp" else "DownBlock2D"
+        down = tuple("AttnDownBlock2D" if r in attention else plain for r in res)
+        up = tuple(b.replace("Down", "Up") for b in reversed(down))
         extra = (
             {"downsample_type": "resnet", "upsample_type": "resnet"}
             | {"resnet_time_scale_shift": "scale_shift"}
@@ -64,7 +68,7 @@ class DiffusersUNet(nn.Module):
             block_out_channels=tuple(width * m for m in channel_mult),
             layers_per_block=num_blocks,
             down_block_types=down,
-            up_block_types=tuple(b.replace("Down", "Up") for b in reversed(down)),
+            up_block_types=up,
             norm_num_groups=groups,
             attention_head_dim=None,
             flip_sin_to_cos=True,

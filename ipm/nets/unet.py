@@ -3,7 +3,8 @@ denoiser body F(x, c_noise) of the paper's EDM and Score-GAN score networks on i
 
 Blocks: GroupNorm → SiLU → conv3 (with ×2 down/up-sampling) → adaptive GroupNorm by the noise
 embedding, (1 + scale) ⊙ h + shift → SiLU → dropout → conv3 (zero-initialised); residual 1×1
-shortcut; sum scaled by 1/√2; multi-head self-attention at the resolutions listed. The noise
+shortcut (on a resampling block too, as EDM's ``resample_proj``; ``resample_proj=False``: the
+resampled input alone, as diffusers' resnet resampling blocks); sum scaled by 1/√2; multi-head self-attention at the resolutions listed. The noise
 embedding is positional (or Fourier) of size ``embedding``, mapped by a 2-layer SiLU MLP to
 4·``width`` channels. Convolutions use EDM's uniform Kaiming initialisation.
 
@@ -72,7 +73,9 @@ class _Attention(nn.Module):
 
 
 class _Block(nn.Module):
-    def __init__(self, cin, cout, emb, *, dropout=0.0, attention=False, resample=""):
+    def __init__(
+        self, cin, cout, emb, *, dropout=0.0, attention=False, resample="", resample_proj=True
+    ):
         super().__init__()
         self.resample = resample
         self.norm0 = nn.GroupNorm(_groups(cin), cin, eps=1e-6)
@@ -81,7 +84,7 @@ class _Block(nn.Module):
         self.norm1 = nn.GroupNorm(_groups(cout), cout, eps=1e-6)
         self.dropout = nn.Dropout(dropout)
         self.conv1 = _conv(cout, cout, 3, scale=1e-5)
-        self.skip = _conv(cin, cout, 1) if (cin != cout or resample) else None
+        self.skip = _conv(cin, cout, 1) if (cin != cout or (resample and resample_proj)) else None
         self.attn = _Attention(cout) if attention else None
 
     def _rs(self, x: Tensor) -> Tensor:
@@ -121,8 +124,10 @@ class UNet(nn.Module):
         embedding_scale: float = 16.0,
         channels_last: bool = False,
         patch: int = 1,
+        resample_proj: bool = True,
     ):
         super().__init__()
+        rs = {"dropout": dropout, "resample_proj": resample_proj}
         if patch < 1 or size % patch:
             raise ValueError(f"patch: expected a positive divisor of size {size}, got {patch}")
         self.in_shape, self.patch = (channels, size, size), patch
@@ -140,7 +145,7 @@ class UNet(nn.Module):
         cout, res = width * channel_mult[0], size
         for level, mult in enumerate(channel_mult):
             if level > 0:
-                self.enc.append(_Block(cout, cout, emb, dropout=dropout, resample="down"))
+                self.enc.append(_Block(cout, cout, emb, resample="down", **rs))
                 res //= 2
                 skips.append(cout)
             for _ in range(num_blocks):
@@ -160,7 +165,7 @@ class UNet(nn.Module):
                 att = i == num_blocks and res in attention
                 self.dec.append(_Block(cin, cout, emb, dropout=dropout, attention=att))
             if level > 0:
-                self.dec.append(_Block(cout, cout, emb, dropout=dropout, resample="up"))
+                self.dec.append(_Block(cout, cout, emb, resample="up", **rs))
                 res *= 2
         self.norm_out = nn.GroupNorm(_groups(cout), cout, eps=1e-6)
         self.conv_out = _conv(cout, channels, 3, scale=1e-5)

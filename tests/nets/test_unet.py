@@ -79,8 +79,8 @@ def test_diffusers_unet_matches_the_reference_built_by_hand():
         out_channels=4,
         block_out_channels=(8, 16),
         layers_per_block=1,
-        down_block_types=("AttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "AttnUpBlock2D"),
+        down_block_types=("AttnDownBlock2D", "ResnetDownsampleBlock2D"),
+        up_block_types=("ResnetUpsampleBlock2D", "AttnUpBlock2D"),
         norm_num_groups=8,
         attention_head_dim=None,
         downsample_type="resnet",
@@ -92,3 +92,28 @@ def test_diffusers_unet_matches_the_reference_built_by_hand():
     want = F.pixel_shuffle(ref(F.pixel_unshuffle(x, 2), c).sample, 2)
     torch.testing.assert_close(ours(x, c), want, rtol=0, atol=0)
     assert not torch.allclose(ours(x, c), ours(x, c + 1), atol=1e-4)  # the label is used
+
+
+def test_resample_proj_false_resamples_the_shortcut_without_a_convolution():
+    kw = {"channel_mult": (1, 2), "num_blocks": 1, "attention": (), "embedding": 16}
+    with_proj, without = UNet(1, 8, 4, **kw), UNet(1, 8, 4, resample_proj=False, **kw)
+    down = [b for b in without.enc if b.resample == "down"]
+    assert down and all(b.skip is None for b in down)
+    assert all(b.skip is not None for b in with_proj.enc if b.resample == "down")
+    # one 1×1 convolution (weights and bias) fewer per resampling block: down at 4 channels
+    # (level 0), up at 8 (level 1)
+    n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert n(with_proj) - n(without) == (4 * 4 + 4) + (8 * 8 + 8)
+    x, c = torch.randn(2, 1, 8, 8), torch.randn(2)
+    with torch.no_grad():
+        for p in without.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    b = down[0]
+    h = torch.randn(2, 4, 8, 8)
+    emb = without.map(without.embed(c))
+    want = (b.conv1(b.dropout(torch.nn.functional.silu(
+        b.norm1(b.conv0(F.avg_pool2d(F.silu(b.norm0(h)), 2)))
+        * (1 + b.affine(emb)[:, :4, None, None]) + b.affine(emb)[:, 4:, None, None]
+    ))) + F.avg_pool2d(h, 2)) / 2**0.5  # fmt: skip
+    torch.testing.assert_close(b(h, emb), want)
+    assert without(x, c).shape == x.shape

@@ -1,0 +1,37 @@
+"""``python -m experiments.edm_reference --quick``: ipm's EDM against the same EDM on
+``diffusers.UNet2DModel``, at equal wall time, over seeds (on MNIST stand-ins)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+
+def test_edm_reference_quick(tmp_path, roots, monkeypatch):
+    pytest.importorskip("diffusers")
+    from experiments.edm_reference import MODELS, main, markdown
+
+    monkeypatch.setenv("IPM_MNIST_DIR", str(roots["mnist"]))
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    main(["--quick", "--seeds", "0", "1", "--out", str(out), "--runs", str(runs)])
+    res = json.loads((out / "edm_reference.json").read_text())
+    # equal wall time: the reference's steps are ipm's times the ratio of their step times
+    t, steps = res["timing_seconds_per_step"], res["steps"]
+    assert steps["diffusers"] == max(1, round(steps["ipm"] * t["ipm"] / t["diffusers"]))
+    for m in MODELS:
+        for s in ("0", "1"):
+            r = res["runs"][m][s]
+            saved = yaml.safe_load((runs / m / f"seed{s}" / "config.yaml").read_text())
+            assert saved["seed"] == int(s) and saved["train"]["steps"] == steps[m]
+            assert saved["model"]["net"]["kind"] == ("unet" if m == "ipm" else "diffusers_unet")
+            assert r["steps"] == steps[m] and r["n_samples"] == 200 and r["fid"] > 0
+    # the two networks have the same levels and nearly the same size
+    p = [res["runs"][m]["0"]["parameters"] for m in MODELS]
+    assert abs(p[0] - p[1]) / p[0] < 0.2
+    fids = sorted(res["runs"]["ipm"][s]["fid"] for s in ("0", "1"))
+    assert res["summary"]["fid"]["ipm"] == {"median": sum(fids) / 2, "min": fids[0], "max": fids[1]}
+    assert 0 <= res["mann_whitney_p"]["fid"] <= 1
+    page = (out / "README.md").read_text()
+    assert markdown(res) in page and f"{res['runs']['diffusers']['1']['fid']:.4g}" in page
