@@ -1,18 +1,18 @@
 """``diffusers.UNet2DModel`` as a denoiser body F(x, c_noise): the reference implementation of
-the DDPM U-Net family, for EDM runs and benchmarks that compare ``ipm``'s :class:`~ipm.nets.unet.UNet`
-with it at equal size. An optional dependency (``pip install 'ipm[bench]'``); the network is built
-from its config, nothing is downloaded.
+the DDPM U-Net family, for EDM runs and benchmarks that compare ``ipm``'s
+:class:`~ipm.nets.unet.UNet` with it at equal size. An optional dependency (``pip install
+'ipm[bench]'``); the network is built from its config, nothing is downloaded.
 
 The levels mirror :class:`~ipm.nets.unet.UNet`'s: ``width · channel_mult`` channels,
 ``num_blocks`` residual blocks per level, attention blocks at the listed resolutions and in the
-middle. ``layout="ddpmpp"`` is the DDPM++ layout of ipm's U-Net (residual down- and up-sampling
-blocks: ``ResnetDownsampleBlock2D`` / ``ResnetUpsampleBlock2D``, or the attention blocks with
-``downsample_type="resnet"``; scale-shift conditioning); their shortcuts resample without a
-projection, as ipm's ``UNet(resample_proj=False)``. ``"default"`` is diffusers' own (strided
-and interpolating convolutions, additive conditioning). The noise label enters diffusers' sinusoidal timestep
-embedding as it is (``flip_sin_to_cos``, no frequency shift: the positional embedding EDM applies
-to c_noise = ¼ ln σ). ``patch`` p rearranges p×p patches to channels around the network, as
-:class:`~ipm.nets.unet.UNet` does.
+middle. ``layout="ddpmpp"`` is the DDPM++ layout of ipm's U-Net: residual down- and up-sampling
+blocks (``ResnetDownsampleBlock2D`` / ``ResnetUpsampleBlock2D``, or the attention blocks with
+``downsample_type="resnet"``) whose shortcuts resample without a projection, as ipm's
+``UNet(resample_proj=False)``, and scale-shift conditioning. ``"default"`` is diffusers' own
+layout (strided and interpolating convolutions, additive conditioning). The noise label enters
+diffusers' sinusoidal timestep embedding as it is (``flip_sin_to_cos``, no frequency shift: the
+positional embedding EDM applies to c_noise = ¼ ln σ). ``patch`` p rearranges p×p patches to
+channels around the network, as :class:`~ipm.nets.unet.UNet` does.
 """
 
 from __future__ import annotations
