@@ -48,7 +48,7 @@ def reference_overrides(cfg) -> list[str]:
         f"model.net.num_blocks={net.num_blocks}",
         f"model.net.attention={list(net.attention)}",
         f"model.net.patch={net.patch}",
-    ]
+    ] + ([f"model.net.groups={net.groups}"] if net.groups else [])
 
 
 def _setup(cfg, data):

@@ -176,6 +176,7 @@ def denoiser_body(cfg: NetConfig, shape: tuple[int, ...], embedding_dim: int = 1
                 channels_last=cfg.channels_last,
                 patch=cfg.patch,
                 resample_proj=cfg.resample_proj,
+                groups=cfg.groups,
             ),
             img,
         )

@@ -81,9 +81,11 @@ class UNetConfig(NetConfig):
     channels_last: bool = False  # NHWC weights and activations (see ipm.nets.unet)
     patch: int = 1  # run on p×p patches as channels, at 1/p the resolution (see ipm.nets.unet)
     resample_proj: bool = True  # a 1×1 conv on resampling blocks' shortcuts (EDM's SongUNet)
+    groups: int = 0  # GroupNorm groups at every layer; 0: EDM's min(32, C/4) (see ipm.nets.unet)
 
     def __post_init__(self):
         positive(self, "width", "num_blocks", "embedding", "patch")
+        non_negative(self, "groups")
         require(
             len(self.channel_mult) > 0 and all(m > 0 for m in self.channel_mult),
             "channel_mult",

@@ -8,6 +8,13 @@ resampled input alone, as diffusers' resnet resampling blocks); sum scaled by 1/
 embedding is positional (or Fourier) of size ``embedding``, mapped by a 2-layer SiLU MLP to
 4·``width`` channels. Convolutions use EDM's uniform Kaiming initialisation.
 
+GroupNorm has EDM's min(32, C/4) groups, or ``groups`` groups at every layer (each layer's
+channels must be a multiple). Narrow networks want more groups than EDM's rule gives: the
+MNIST-cpu EDM config's U-Net (8–16–32 channels, 191k parameters) trained 1,200 steps with 8
+groups denoised at σ ≤ 0.02 with a loss 9–39% lower than with EDM's 2–8 (identical batches and
+noise draws; σ 0.005: 0.48 against 0.73), as diffusers' U-Net of the same levels with 8 groups
+(0.49), at an equal loss elsewhere.
+
 ``patch`` p > 1 runs the U-Net on p×p patches: the image is rearranged to C·p² channels at
 resolution H/p (``pixel_unshuffle``) and back at the output, so every level costs about p² times
 less (the patch stem of Hoogeboom et al. 2023's simple diffusion); ``attention`` then lists
@@ -55,11 +62,19 @@ def _linear(cin: int, cout: int, scale: float = 1.0) -> nn.Linear:
     return lin
 
 
+def _norm(channels: int, groups: int) -> nn.GroupNorm:
+    """GroupNorm of ``groups`` groups (0: EDM's min(32, C/4))."""
+    g = groups or _groups(channels)
+    if channels % g:
+        raise ValueError(f"groups: {g} groups do not divide a layer's {channels} channels")
+    return nn.GroupNorm(g, channels, eps=1e-6)
+
+
 class _Attention(nn.Module):
-    def __init__(self, ch: int, head_channels: int = 64):
+    def __init__(self, ch: int, groups: int = 0, head_channels: int = 64):
         super().__init__()
         self.heads = max(1, ch // head_channels)
-        self.norm = nn.GroupNorm(_groups(ch), ch, eps=1e-6)
+        self.norm = _norm(ch, groups)
         self.qkv = _conv(ch, 3 * ch, 1)
         self.proj = _conv(ch, ch, 1, scale=0.0)
 
@@ -74,18 +89,27 @@ class _Attention(nn.Module):
 
 class _Block(nn.Module):
     def __init__(
-        self, cin, cout, emb, *, dropout=0.0, attention=False, resample="", resample_proj=True
+        self,
+        cin,
+        cout,
+        emb,
+        *,
+        dropout=0.0,
+        attention=False,
+        resample="",
+        resample_proj=True,
+        groups=0,
     ):
         super().__init__()
         self.resample = resample
-        self.norm0 = nn.GroupNorm(_groups(cin), cin, eps=1e-6)
+        self.norm0 = _norm(cin, groups)
         self.conv0 = _conv(cin, cout, 3)
         self.affine = _linear(emb, 2 * cout)
-        self.norm1 = nn.GroupNorm(_groups(cout), cout, eps=1e-6)
+        self.norm1 = _norm(cout, groups)
         self.dropout = nn.Dropout(dropout)
         self.conv1 = _conv(cout, cout, 3, scale=1e-5)
         self.skip = _conv(cin, cout, 1) if (cin != cout or (resample and resample_proj)) else None
-        self.attn = _Attention(cout) if attention else None
+        self.attn = _Attention(cout, groups) if attention else None
 
     def _rs(self, x: Tensor) -> Tensor:
         if self.resample == "down":
@@ -125,9 +149,10 @@ class UNet(nn.Module):
         channels_last: bool = False,
         patch: int = 1,
         resample_proj: bool = True,
+        groups: int = 0,
     ):
         super().__init__()
-        rs = {"dropout": dropout, "resample_proj": resample_proj}
+        rs = {"dropout": dropout, "resample_proj": resample_proj, "groups": groups}
         if patch < 1 or size % patch:
             raise ValueError(f"patch: expected a positive divisor of size {size}, got {patch}")
         self.in_shape, self.patch = (channels, size, size), patch
@@ -150,12 +175,12 @@ class UNet(nn.Module):
                 skips.append(cout)
             for _ in range(num_blocks):
                 cin, cout = cout, width * mult
-                self.enc.append(_Block(cin, cout, emb, dropout=dropout, attention=res in attention))
+                self.enc.append(_Block(cin, cout, emb, attention=res in attention, **rs))
                 skips.append(cout)
         self.mid = nn.ModuleList(
             [
-                _Block(cout, cout, emb, dropout=dropout, attention=True),
-                _Block(cout, cout, emb, dropout=dropout),
+                _Block(cout, cout, emb, attention=True, **rs),
+                _Block(cout, cout, emb, **rs),
             ]
         )
         self.dec = nn.ModuleList()
@@ -163,11 +188,11 @@ class UNet(nn.Module):
             for i in range(num_blocks + 1):
                 cin, cout = cout + skips.pop(), width * mult
                 att = i == num_blocks and res in attention
-                self.dec.append(_Block(cin, cout, emb, dropout=dropout, attention=att))
+                self.dec.append(_Block(cin, cout, emb, attention=att, **rs))
             if level > 0:
                 self.dec.append(_Block(cout, cout, emb, resample="up", **rs))
                 res *= 2
-        self.norm_out = nn.GroupNorm(_groups(cout), cout, eps=1e-6)
+        self.norm_out = _norm(cout, groups)
         self.conv_out = _conv(cout, channels, 3, scale=1e-5)
         self.layout = torch.channels_last if channels_last else torch.contiguous_format
         self.to(memory_format=self.layout)

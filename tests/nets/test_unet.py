@@ -117,3 +117,22 @@ def test_resample_proj_false_resamples_the_shortcut_without_a_convolution():
     ))) + F.avg_pool2d(h, 2)) / 2**0.5  # fmt: skip
     torch.testing.assert_close(b(h, emb), want)
     assert without(x, c).shape == x.shape
+
+
+def test_groups_sets_every_groupnorm_and_must_divide_the_channels():
+    kw = {"channel_mult": (1, 2), "num_blocks": 1, "attention": (4,), "embedding": 16}
+    edm = UNet(1, 8, 8, **kw)
+    eight = UNet(1, 8, 8, groups=8, **kw)
+    norms = lambda m: [n for n in m.modules() if isinstance(n, torch.nn.GroupNorm)]  # noqa: E731
+    assert {(n.num_channels, n.num_groups) for n in norms(edm)} >= {(8, 2), (16, 4)}
+    assert norms(eight) and all(n.num_groups == 8 for n in norms(eight))
+    # the same parameters, a different function
+    eight.load_state_dict(edm.state_dict())
+    with torch.no_grad():
+        for p in eight.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+        edm.load_state_dict(eight.state_dict())
+        x, c = torch.randn(2, 1, 8, 8), torch.randn(2)
+        assert not torch.allclose(edm(x, c), eight(x, c), atol=1e-4)
+    with pytest.raises(ValueError, match="groups: 3 groups do not divide"):
+        UNet(1, 8, 8, groups=3, **kw)
