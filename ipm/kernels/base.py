@@ -27,6 +27,15 @@ def _check_pair(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     return x, y
 
 
+def _centred_pair(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """x and y checked and shifted by y's mean: a radial kernel is unchanged by a common shift,
+    and ‖x‖² + ‖y‖² − 2⟨x, y⟩ then cancels no large norms (in float32 at an offset of 300,
+    MMD² by RBF and Laplace kernels was off by 1.5e-3 and 1.6e-2 relative without it)."""
+    x, y = _check_pair(x, y)
+    c = y.detach().mean(0)
+    return x - c, y - c
+
+
 def _check_weights(v: Tensor | None, y: Tensor, name: str, vector: bool) -> Tensor:
     if v is None:
         return torch.full((y.shape[0],), 1.0 / y.shape[0], dtype=y.dtype, device=y.device)
@@ -100,11 +109,11 @@ class RadialKernel(Kernel):
         """dφ/d(r²)."""
 
     def __call__(self, x: Tensor, y: Tensor) -> Tensor:
-        x, y = _check_pair(x, y)
+        x, y = _centred_pair(x, y)
         return self.profile(sq_dists(x, y), x.shape[1])
 
     def matvec(self, x, y, v, *, chunk_size=None):
-        x, y = _check_pair(x, y)
+        x, y = _centred_pair(x, y)
         v = _check_weights(v, y, "v", vector=True)
         d = x.shape[1]
         yn = (y * y).sum(-1)
@@ -119,7 +128,7 @@ class RadialKernel(Kernel):
     def grad_sum(self, x, y, w=None, *, chunk_size=None):
         # ∇_x φ(‖x − y‖²) = 2 φ'(r²) (x − y), so
         # Σ_j w_j ∇_x k(x_i, y_j) = 2 [x_i (Φ' w)_i − (Φ' (w ⊙ y))_i]: one matmul per block.
-        x, y = _check_pair(x, y)
+        x, y = _centred_pair(x, y)
         w = _check_weights(w, y, "w", vector=False)
         d = x.shape[1]
         rhs = torch.cat([w[:, None] * y, w[:, None]], dim=1)  # (M, D + 1)

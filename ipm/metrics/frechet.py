@@ -6,8 +6,9 @@ The cross term is computed without the non-symmetric ``sqrtm(Σ₁Σ₂)`` of th
 implementations: Σ₁Σ₂ is similar to the symmetric PSD matrix S = Σ₁^{1/2} Σ₂ Σ₁^{1/2}
 (Σ₁^{1/2} S Σ₁^{-1/2} = Σ₁Σ₂ where Σ₁ is invertible, and by continuity otherwise), so
 tr (Σ₁Σ₂)^{1/2} = Σ_i √λ_i(S), two symmetric eigendecompositions in float64. Rank-deficient
-covariances (fewer samples than features) need no ε-regularisation; tiny negative eigenvalues
-from round-off are clipped to 0.
+covariances (fewer samples than features) need no ε-regularisation; eigenvalues at round-off
+level (|λ| ≤ D·ε·max|λ|, ε the float64 epsilon) are taken as 0, so the null space of a
+rank-deficient covariance adds no √(round-off) terms.
 
 :class:`FeatureStats` accumulates the mean and covariance of features batch by batch in float64
 (shifted sums, so no cancellation from a large mean), so FID over 50,000 samples never holds
@@ -59,10 +60,16 @@ class GaussianFit:
             return cls(f["mean"].astype(np.float64), f["cov"].astype(np.float64), int(f["n"]))
 
 
+def _psd_eigenvalues(w: np.ndarray) -> np.ndarray:
+    """Eigenvalues of a symmetric PSD matrix with those at round-off level set to 0."""
+    tol = w.size * np.finfo(np.float64).eps * float(np.abs(w).max(initial=0.0))
+    return np.where(w > tol, w, 0.0)
+
+
 def _sym_sqrt(a: np.ndarray) -> np.ndarray:
-    """Square root of a symmetric PSD matrix by eigendecomposition (negative round-off → 0)."""
+    """Square root of a symmetric PSD matrix by eigendecomposition (round-off eigenvalues → 0)."""
     w, v = np.linalg.eigh((a + a.T) / 2)
-    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+    return (v * np.sqrt(_psd_eigenvalues(w))) @ v.T
 
 
 def frechet_distance(a: GaussianFit, b: GaussianFit) -> float:
@@ -79,7 +86,7 @@ def frechet_distance(a: GaussianFit, b: GaussianFit) -> float:
     r = _sym_sqrt(a.cov)
     s = r @ b.cov @ r
     eig = np.linalg.eigvalsh((s + s.T) / 2)
-    cross = float(np.sqrt(np.clip(eig, 0.0, None)).sum())
+    cross = float(np.sqrt(_psd_eigenvalues(eig)).sum())
     fd = float(diff @ diff) + float(np.trace(a.cov)) + float(np.trace(b.cov)) - 2.0 * cross
     return max(fd, 0.0)
 

@@ -83,3 +83,19 @@ def test_streaming_stats_equal_batch_moments_despite_large_offset(tmp_path):
         s.update(torch.zeros(2, 5))
     with pytest.raises(ValueError, match="NaN"):
         s.update(torch.full((2, 6), float("nan")))
+
+
+@pytest.mark.parametrize("d,n", [(64, 16), (128, 40)])
+def test_rank_deficient_covariances_add_no_square_roots_of_round_off(d, n):
+    # fewer samples than features: Σ = A Aᵀ/(n−1) of rank n − 1, and the nonzero eigenvalues of
+    # Σ_a Σ_b are the squared singular values of Aᵀ B/(n−1), so tr (Σ_a Σ_b)^{1/2} is its nuclear
+    # norm, an n×n computation with no null space. Square roots of the d − n + 1 round-off
+    # eigenvalues put a relative error of about 1e-8 into FD²; taken as 0, round-off remains.
+    rng = np.random.default_rng(0)
+    fa, fb = rng.normal(size=(n, d)), 1.3 * rng.normal(size=(n, d)) + 0.3
+    a, b = (GaussianFit(f.mean(0), np.cov(f, rowvar=False), n) for f in (fa, fb))
+    ca, cb = fa - fa.mean(0), fb - fb.mean(0)
+    cross = np.linalg.svd(ca @ cb.T, compute_uv=False).sum() / (n - 1)
+    want = ((a.mean - b.mean) ** 2).sum() + np.trace(a.cov) + np.trace(b.cov) - 2 * cross
+    assert abs(frechet_distance(a, b) - want) <= 1e-13 * want
+    assert frechet_distance(a, a) <= 1e-12 * np.trace(a.cov)
