@@ -24,7 +24,8 @@ __all__ = [
 
 
 def check_particles(x: object, name: str, dim: int | None = None, *, finite: bool = True) -> Tensor:
-    """Check that ``x`` is a floating tensor of shape (N, D) (and D == ``dim`` if given)."""
+    """Check that ``x`` is a floating tensor of shape (N, D) with N ≥ 1 (and D == ``dim`` if
+    given)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor of shape (N, D), got {type(x).__name__}")
     if x.ndim != 2:
@@ -33,6 +34,8 @@ def check_particles(x: object, name: str, dim: int | None = None, *, finite: boo
         )
     if not x.is_floating_point():
         raise TypeError(f"{name}: expected a floating-point tensor, got dtype {x.dtype}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least one particle, got shape {tuple(x.shape)}")
     if dim is not None and x.shape[1] != dim:
         raise ValueError(
             f"{name}: expected particles of dimension D={dim}, got shape {tuple(x.shape)} "

@@ -141,6 +141,17 @@ def _demo(args) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    """An argparse type: an integer >= 1 (argparse names the flag in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="ipm", description="Generative particle models (Franceschi et al. 2023)."
@@ -158,16 +169,18 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--resume", action="store_true", help="continue from RUN_DIR's checkpoint")
     s = sub.add_parser("sample", help="draw samples from a trained run")
     s.add_argument("run_dir")
-    s.add_argument("--n", type=int, required=True)
-    s.add_argument("--nfe", type=int, default=None)
+    s.add_argument("--n", type=_positive, required=True)
+    s.add_argument("--nfe", type=_positive, default=None)
     s.add_argument("--out", default=None)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--threads", type=int, default=1)
+    s.add_argument("--threads", type=_positive, default=1)
     e = sub.add_parser("evaluate", help="metrics of a trained run -> RUN_DIR/metrics.json")
     e.add_argument("run_dir")
-    e.add_argument("--nfe", type=int, default=None, help="coarser/finer sampling grid")
-    e.add_argument("--stop", type=int, default=None, help="Discriminator Flow: stop after K steps")
-    e.add_argument("--threads", type=int, default=1)
+    e.add_argument("--nfe", type=_positive, default=None, help="coarser/finer sampling grid")
+    e.add_argument(
+        "--stop", type=_positive, default=None, help="Discriminator Flow: stop after K steps"
+    )
+    e.add_argument("--threads", type=_positive, default=1)
     e.add_argument(
         "--features",
         default=None,
@@ -200,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     w.add_argument("--runs", type=Path, default=None, help="default runs/sweeps/<config name>")
     w.add_argument("--out", type=Path, default=None, help="report directory (default --runs)")
-    w.add_argument("--jobs", type=int, default=1, help="seeds trained at once (processes)")
-    w.add_argument("--threads", type=int, default=1, help="evaluation threads")
+    w.add_argument("--jobs", type=_positive, default=1, help="seeds trained at once (processes)")
+    w.add_argument("--threads", type=_positive, default=1, help="evaluation threads")
     w.add_argument("--quick", action="store_true", help="40 steps per seed, 1,000 samples")
     c = sub.add_parser(
         "compare",
@@ -230,12 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     v.add_argument("runs", nargs="+", type=Path)
     v.add_argument("--out", type=Path, required=True)
-    v.add_argument("--threads", type=int, default=1)
+    v.add_argument("--threads", type=_positive, default=1)
     v.add_argument("--reference-mmd2", type=float, default=None)
     v.add_argument("--reference-seconds", type=float, default=None)
     d = sub.add_parser("demo", help="the README's two examples, with a figure")
     d.add_argument("--out", default="demo_out")
-    d.add_argument("--steps", type=int, default=1000, help="Int-PM training steps")
+    d.add_argument("--steps", type=_positive, default=1000, help="Int-PM training steps")
     args = p.parse_args(argv)
     fn = {
         "train": _train,

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from ._checks import check_positive_int
 from .data import dataset
 from .engine import load_run
 from .engine.figures import image_grid
@@ -134,7 +135,10 @@ def evaluate_run(
     compare them with the data: W2, MMD², modes and the off-mode fraction on the Gaussians; a
     grid and FID/KID/precision-recall on images. ``model_overrides`` replace fields of the
     model's config for sampling (e.g. ``{"sampler": "euler"}``)."""
-    torch.set_num_threads(threads)
+    for name, value in (("nfe", nfe), ("stop", stop), ("n_samples", n_samples)):
+        if value is not None:
+            check_positive_int(value, name)
+    torch.set_num_threads(check_positive_int(threads, "threads"))
     run_dir = Path(run_dir)
     cfg, model, payload = load_run(run_dir)
     if model_overrides:  # e.g. {"sampler": "euler"}: sample the trained networks differently

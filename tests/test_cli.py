@@ -140,3 +140,21 @@ def test_an_image_config_trains_in_bf16_and_compiled_from_the_command_line(tmp_p
     assert model.denoiser.f._ipm_precision == "bf16"
     x = model.sample(3, generator=torch.Generator().manual_seed(0)).x
     assert x.shape == (3, 1024) and x.dtype == torch.float32 and bool(x.isfinite().all())
+
+
+@pytest.mark.parametrize(
+    "argv,flag,value",
+    [
+        (["sample", "run", "--n", "-5"], "--n", "-5"),
+        (["sample", "run", "--n", "3", "--threads", "0"], "--threads", "0"),
+        (["sample", "run", "--n", "3", "--nfe", "0"], "--nfe", "0"),
+        (["evaluate", "run", "--stop", "x"], "--stop", "'x'"),
+    ],
+)
+def test_cli_refuses_non_positive_counts_naming_the_flag(capsys, argv, flag, value):
+    from ipm.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    assert f"argument {flag}: expected an integer >= 1, got {value}" in capsys.readouterr().err

@@ -12,7 +12,7 @@ import math
 import torch
 from torch import Tensor
 
-from .._checks import check_particles, check_positive
+from .._checks import check_particles, check_positive, check_positive_int
 
 __all__ = ["Gaussian", "GaussianMixture"]
 
@@ -268,4 +268,5 @@ class Gaussian(GaussianMixture):
     @classmethod
     def standard(cls, dim: int, dtype: torch.dtype = torch.float32, device=None) -> Gaussian:
         """N(0, I) in dimension ``dim``."""
+        check_positive_int(dim, "dim")
         return cls(torch.zeros(dim, dtype=dtype, device=device), 1.0)

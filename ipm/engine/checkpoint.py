@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import pickle
 from pathlib import Path
 
 import torch
@@ -69,9 +70,16 @@ def load_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # zip errors, unpickling errors, EOF: all mean a damaged file
+    except pickle.UnpicklingError:  # a pickle of objects (a saved module, a plain pickle)
         raise CheckpointError(
-            f"{path}: cannot be read as a checkpoint (truncated or corrupted?): {e}"
+            f"{path}: not an ipm checkpoint: it holds Python objects, not only tensors (ipm "
+            f"reads the checkpoints `ipm train` writes, and never unpickles objects)"
+        ) from None
+    except Exception as e:  # zip errors, EOF, text: a damaged file or not a torch file
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]
+        raise CheckpointError(
+            f"{path}: cannot be read as a checkpoint (truncated, corrupted or not a torch "
+            f"file?): {first}"
         ) from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an ipm checkpoint (expected format {FORMAT!r})")

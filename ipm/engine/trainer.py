@@ -432,7 +432,11 @@ def load_data_score(path: str | Path, shape: tuple[int, ...]) -> DenoiserScore:
 
     what = "model.edm_checkpoint (the Score GAN's data score)"
     ckpt = find_checkpoint(path, what=what)
-    cfg, edm = _restore(load_checkpoint(ckpt), ckpt, use_ema=True, reseed=False)
+    try:
+        payload = load_checkpoint(ckpt)
+    except CheckpointError as e:
+        raise CheckpointError(f"model.edm_checkpoint: {e}") from None
+    cfg, edm = _restore(payload, ckpt, use_ema=True, reseed=False)
     if cfg.model.name != "edm":
         raise ValueError(
             f"model.edm_checkpoint: {ckpt} is a {cfg.model.name!r} run, expected an 'edm' run"

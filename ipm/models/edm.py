@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from .. import ParticleModel
+from .._checks import check_positive_int
 from ..config.models import EDMConfig
 from ..distributions import IsotropicGaussian
 from ..flows import DenoiserScore, EDMDenoiser, EDMFamily, EDMProbabilityFlow, denoising_loss
@@ -74,6 +75,7 @@ class EDM(GenerativeModel):
 
     def steps_for_nfe(self, nfe: int) -> int:
         """Solver steps spending at most ``nfe`` evaluations (Heun: 2n − 1)."""
+        check_positive_int(nfe, "nfe")
         return max(1, (nfe + 1) // 2) if self.cfg.sampler == "heun" else max(1, nfe)
 
     @torch.no_grad()

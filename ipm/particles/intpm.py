@@ -33,6 +33,31 @@ class IntPMStep:
     h: Tensor | None = None
 
 
+def _input_width(generator: nn.Module) -> tuple[int, str] | None:
+    """(width, where it was read) of the latents the generator takes, where it is certain: an
+    int ``in_dim`` or ``latent_dim`` attribute (ipm's generators), a Linear layer, or a
+    Sequential whose first module is one of these; None otherwise."""
+    for attr in ("in_dim", "latent_dim"):
+        if isinstance(getattr(generator, attr, None), int):
+            return getattr(generator, attr), f"its {attr}"
+    if isinstance(generator, nn.Linear):
+        return generator.in_features, "in_features of its first Linear layer"
+    if isinstance(generator, nn.Sequential) and len(generator) > 0:
+        return _input_width(generator[0])
+    return None
+
+
+def _check_latent_width(latent, generator: nn.Module) -> None:
+    """Raise naming ``latent`` when its draws cannot enter the generator."""
+    width = getattr(latent, "dim", None)
+    takes = _input_width(generator)
+    if isinstance(width, int) and takes is not None and takes[0] != width:
+        raise ValueError(
+            f"latent: draws of width {width}, but the generator takes {takes[0]} inputs "
+            f"({takes[1]})"
+        )
+
+
 class InteractingParticleModel:
     """An Int-PM: a flow × a generator g_θ × an optimiser (Definition 2).
 
@@ -90,6 +115,7 @@ class InteractingParticleModel:
             raise TypeError(
                 f"latent: expected a callable or an object with sample(n), got {type(latent).__name__}"
             )
+        _check_latent_width(latent, generator)
         self.latent = latent
         self.noise = check_positive(noise, "noise", allow_zero=True)
 

@@ -30,6 +30,11 @@ class ParticleModel:
     def __init__(self, flow: Flow, solver, prior=None):
         if not isinstance(flow, Flow):
             raise TypeError(f"flow: expected an ipm.flows.Flow, got {type(flow).__name__}")
+        if isinstance(solver, Tensor):
+            raise TypeError(
+                f"solver: expected an ipm.solvers solver, got a tensor of shape "
+                f"{tuple(solver.shape)}; for a time grid, pass Euler(grid) (or Heun, EulerMaruyama)"
+            )
         if not callable(getattr(solver, "solve", None)):
             raise TypeError(
                 f"solver: expected an ipm.solvers solver (Euler, Heun, EulerMaruyama), got {type(solver).__name__}"

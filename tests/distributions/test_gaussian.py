@@ -103,3 +103,9 @@ def test_bad_inputs_name_the_argument():
         GaussianMixture(torch.ones(1), torch.zeros(1, 2), -torch.eye(2)[None])
     with pytest.raises(ValueError, match="radius"):
         five_gaussians(radius=0.0)
+
+
+@pytest.mark.parametrize("dim", [0, -1])
+def test_standard_gaussian_needs_a_positive_dimension(dim):
+    with pytest.raises(ValueError, match=f"dim: expected an integer >= 1, got {dim}"):
+        Gaussian.standard(dim)

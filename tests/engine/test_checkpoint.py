@@ -47,3 +47,13 @@ def test_a_failed_write_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert load_checkpoint(p)["step"] == 1
     assert [f.name for f in tmp_path.iterdir()] == ["last.pt"]  # no temporary left behind
+
+
+def test_files_that_are_not_checkpoints_are_named_without_torchs_unpickling_advice(tmp_path):
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "module.pt")
+    (tmp_path / "text.pt").write_text("hello")
+    with pytest.raises(CheckpointError, match="module.pt: not an ipm checkpoint") as e:
+        load_checkpoint(tmp_path / "module.pt")
+    assert "weights_only" not in str(e.value)
+    with pytest.raises(CheckpointError, match="text.pt: cannot be read as a checkpoint"):
+        load_checkpoint(tmp_path / "text.pt")

@@ -12,6 +12,7 @@ import torch
 from ipm.config import ConfigError
 from ipm.config import to_dict as config_to_dict
 from ipm.engine import (
+    CheckpointError,
     NonFiniteError,
     config_from_dict,
     load_checkpoint,
@@ -34,6 +35,14 @@ def test_score_gan_without_edm_checkpoint_is_one_clear_error(tmp_path):
     cfg = config_from_dict(tiny("score_gan", edm_checkpoint=str(tmp_path / "nope")))
     with pytest.raises(FileNotFoundError, match="model.edm_checkpoint.*no checkpoint"):
         train(cfg, tmp_path / "run")
+
+
+def test_score_gan_with_a_pickled_module_as_edm_checkpoint_names_the_key(tmp_path):
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "module.pt")  # not weights-only loadable
+    cfg = config_from_dict(tiny("score_gan", edm_checkpoint=str(tmp_path / "module.pt")))
+    with pytest.raises(CheckpointError, match="model.edm_checkpoint: .*not an ipm checkpoint") as e:
+        train(cfg, tmp_path / "run")
+    assert "weights_only" not in str(e.value)  # torch's advice to unpickle is not passed on
 
 
 def test_sigkill_then_resume_is_bit_identical(tmp_path):

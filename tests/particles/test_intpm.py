@@ -84,3 +84,23 @@ def test_int_pm_bad_inputs():
         ipm.ParticleModel(flow, Euler(uniform_grid(0, 1, 2))).evolve([[0.0, 0.0]])
     with pytest.raises(ValueError, match="x0: expected particles of dimension D=2"):
         ipm.ParticleModel(flow, Euler(uniform_grid(0, 1, 2))).evolve(torch.zeros(3, 5))
+
+
+def test_a_latent_law_of_another_width_than_the_generators_input_is_named():
+    flow = SquaredMMD(RBF(1.0), torch.randn(10, 2))
+    sgd = lambda p: torch.optim.SGD(p, lr=0.1)  # noqa: E731
+    for gen, where in [
+        (
+            torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2)),
+            "Linear",
+        ),
+        (MLP(3, 2, 8, 1), "in_dim"),
+    ]:
+        with pytest.raises(
+            ValueError,
+            match=f"latent: draws of width 5, but the generator takes 3 inputs .*{where}",
+        ):
+            ipm.InteractingParticleModel(flow, gen, sgd, Gaussian.standard(5))
+        ipm.InteractingParticleModel(flow, gen, sgd, Gaussian.standard(3)).step(
+            n=4
+        )  # the right width trains

@@ -32,3 +32,16 @@ def test_stochastic_flow_requires_euler_maruyama():
     pm = ipm.ParticleModel(EDMFamily(p, 1.0), EulerMaruyama(uniform_grid(2.0, 0.5, 5)))
     out = pm.evolve(torch.zeros(3, 2, dtype=DT), generator=torch.Generator().manual_seed(0))
     assert torch.isfinite(out.x).all() and out.x.abs().sum() > 0
+
+
+def test_a_time_grid_where_a_solver_belongs_and_empty_particle_sets_are_named():
+    flow = SquaredMMD(RBF(1.0), torch.randn(10, 2))
+    with pytest.raises(TypeError, match=r"solver: .*tensor of shape \(6,\); .*Euler\(grid\)"):
+        ipm.ParticleModel(flow, uniform_grid(0, 1, 5))
+    pm = ipm.ParticleModel(flow, Euler(uniform_grid(0, 1, 5)))
+    with pytest.raises(ValueError, match=r"x0: expected at least one particle, got shape \(0, 2\)"):
+        pm.evolve(torch.zeros(0, 2))
+    with pytest.raises(ValueError, match="data: expected at least one particle"):
+        SquaredMMD(RBF(1.0), torch.zeros(0, 2))
+    with pytest.raises(ValueError, match="x: expected at least one particle"):
+        flow.field(torch.zeros(0, 2), None, particles=torch.zeros(0, 2))
