@@ -25,10 +25,18 @@ __all__ = ["main"]
 
 def _train(args) -> int:
     from .engine import load_config, train
+    from .engine.rundir import Interrupted
 
     cfg = load_config(args.config, args.set)
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
-    res = train(cfg, out, resume=args.resume)
+    try:
+        res = train(cfg, out, resume=args.resume)
+    except Interrupted as e:  # SIGINT/SIGTERM: stopped between steps, checkpoint written
+        print(f"ipm train: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:  # a second Ctrl-C, or one before training began
+        print(f"ipm train: interrupted; {out} keeps its last checkpoint", file=sys.stderr)
+        return 130
     print(
         f"trained {cfg.model.name}: {res.steps} steps, {res.seconds_per_step:.4g} s/step "
         f"({cfg.train.threads} thread(s)); run directory {res.run_dir}"

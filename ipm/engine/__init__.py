@@ -9,6 +9,7 @@ from .config import (
     load_config,
     saved_run_config,
 )
+from .rundir import Interrupted, RunLockedError
 from .trainer import NonFiniteError, TrainResult, ensure_run, load_run, train
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "TrainConfig",
     "config_from_dict",
     "ensure_run",
+    "Interrupted",
+    "RunLockedError",
     "load_config",
     "saved_run_config",
     "NonFiniteError",

@@ -20,7 +20,14 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["CheckpointError", "find_checkpoint", "load_checkpoint", "save_checkpoint"]
+__all__ = [
+    "CheckpointError",
+    "find_checkpoint",
+    "load_checkpoint",
+    "load_newest",
+    "previous",
+    "save_checkpoint",
+]
 
 FORMAT = "ipm-checkpoint-v1"
 LAST = "last.pt"
@@ -30,8 +37,15 @@ class CheckpointError(RuntimeError):
     """A checkpoint that cannot be read, is truncated, or fails its integrity check."""
 
 
-def save_checkpoint(path: str | Path, payload: dict) -> Path:
-    """Atomically write ``payload`` to ``path`` (temporary file + fsync + rename)."""
+def previous(path: str | Path) -> Path:
+    """Where :func:`save_checkpoint` keeps the checkpoint it replaced (``last.prev.pt``)."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.prev{path.suffix}")
+
+
+def save_checkpoint(path: str | Path, payload: dict, *, keep_previous: bool = False) -> Path:
+    """Atomically write ``payload`` to ``path`` (temporary file + fsync + rename); with
+    ``keep_previous`` the file it replaces is kept as :func:`previous` (``last.prev.pt``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
@@ -48,6 +62,8 @@ def save_checkpoint(path: str | Path, payload: dict) -> Path:
             torch.save(blob, f)
             f.flush()
             os.fsync(f.fileno())
+        if keep_previous and path.is_file():
+            os.replace(path, previous(path))
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -106,3 +122,34 @@ def find_checkpoint(path: str | Path, what: str = "checkpoint") -> Path:
         f"{what}: no checkpoint at {str(p)!r} (expected a checkpoint file or a run directory "
         f"containing checkpoints/{LAST}; train one with `ipm train CONFIG --out RUN_DIR`)"
     )
+
+
+def load_newest(path: str | Path) -> tuple[Path, dict, list[str]]:
+    """(file, payload, why the newer files were passed over) of the newest checkpoint that
+    verifies among ``path`` (a run's ``last.pt``), the one it replaced (:func:`previous`) and the
+    kept ``step_*.pt`` snapshots beside it. Raises :class:`CheckpointError` naming every file
+    tried when none verifies."""
+    path = Path(path)
+    skipped: list[str] = []
+
+    def attempt(p: Path) -> dict | None:
+        try:
+            return load_checkpoint(p)
+        except CheckpointError as e:
+            skipped.append(str(e))
+            return None
+
+    if (payload := attempt(path)) is not None:
+        return path, payload, skipped
+    best: tuple[Path, dict] | None = None
+    if previous(path).is_file() and (payload := attempt(previous(path))) is not None:
+        best = (previous(path), payload)
+    for snap in sorted(path.parent.glob("step_*.pt"), reverse=True):
+        if best is not None and int(snap.stem.split("_")[1]) <= int(best[1]["step"]):
+            break
+        if (payload := attempt(snap)) is not None:
+            best = (snap, payload)
+            break
+    if best is None:
+        raise CheckpointError("no checkpoint verifies: " + "; ".join(skipped))
+    return best[0], best[1], skipped

@@ -6,7 +6,10 @@ A run directory holds::
     config.yaml        the resolved config
     meta.json          git revision, package versions, command, threads, device
     log.jsonl          one JSON object per logged step
+    status.json        running, finished, interrupted or failed, with the step and reason
+    .lock              held by the process training into the directory (see ipm.engine.rundir)
     checkpoints/last.pt  the last good checkpoint (atomic writes, verified reads)
+    checkpoints/last.prev.pt  the one before it: --resume falls back to the newest that verifies
     checkpoints/step_XXXXXXX.pt  kept snapshots (``train.keep_every``), e.g. for learning curves
     figures/           particles with their field (and loss background), generation GIF
     train_summary.json seconds per step, steps done
@@ -19,6 +22,7 @@ trained networks in DistributedDataParallel; each rank keeps its slice of the gl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -36,8 +40,9 @@ from ..data import TensorImages, data_shape, dataset
 from ..flows import DenoiserScore
 from ..models import GenerativeModel, StepContext, build_model, models
 from ..optim import attach_scaler
-from .checkpoint import LAST, CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import LAST, CheckpointError, load_checkpoint, load_newest, save_checkpoint
 from .config import RunConfig, load_config, saved_run_config
+from .rundir import Interrupted, RunLock, StopSignals, write_status
 
 __all__ = [
     "NonFiniteError",
@@ -197,13 +202,28 @@ def train(
     """
     _, world = _dist_env()
     if world == 1 or torch.distributed.is_initialized():
-        return _train(cfg, Path(run_dir), resume, stop_after)
+        return _owned(cfg, Path(run_dir), resume, stop_after)
     backend = "nccl" if torch.cuda.is_available() and cfg.train.device != "cpu" else "gloo"
     torch.distributed.init_process_group(backend)
     try:
-        return _train(cfg, Path(run_dir), resume, stop_after)
+        return _owned(cfg, Path(run_dir), resume, stop_after)
     finally:
         torch.distributed.destroy_process_group()
+
+
+def _owned(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) -> TrainResult:
+    """:func:`_train` holding the run directory's lock (rank 0: one process writes it)."""
+    rank, _ = _dist_env()
+    if rank != 0:
+        return _train(cfg, run_dir, resume, stop_after)
+    with RunLock(run_dir) as lock:
+        if lock.reclaimed:
+            print(
+                f"{run_dir}: took over the lock of process {lock.reclaimed.get('pid')} "
+                f"({lock.reclaimed.get('host', 'unknown host')}), which is no longer running",
+                file=sys.stderr,
+            )
+        return _train(cfg, run_dir, resume, stop_after)
 
 
 def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) -> TrainResult:
@@ -216,7 +236,7 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
         )
     torch.set_num_threads(cfg.train.threads)
     device = resolve_device(cfg.train.device)
-    if resume and not ckpt_path.is_file():
+    if resume and not any(ckpt_path.parent.glob("*.pt")):
         raise FileNotFoundError(
             f"--resume: no checkpoint at {ckpt_path}; start the run without --resume"
         )
@@ -256,10 +276,21 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
     rng = torch.Generator().manual_seed(cfg.seed + 1)
     start, train_seconds, timed_steps = 0, 0.0, 0
     if resume:
-        payload = load_checkpoint(ckpt_path)
+        found, payload, skipped = load_newest(ckpt_path)
+        if found != ckpt_path and rank == 0:
+            print(
+                f"--resume: {'; '.join(skipped)}; resuming from {found} (step {payload['step']})",
+                file=sys.stderr,
+            )
         diff = _resume_mismatch(saved_config(payload), to_dict(cfg))
         if diff:
             raise ConfigError("", "--resume: the config differs from the run's: " + "; ".join(diff))
+        if int(payload["step"]) > cfg.train.steps:
+            raise ConfigError(
+                "train.steps",
+                f"the run has done {payload['step']} steps; --resume needs train.steps >= "
+                f"{payload['step']}, got {cfg.train.steps} (nothing in {run_dir} was changed)",
+            )
         for n, sd in payload["networks"].items():
             model.networks[n].load_state_dict(sd)
         for n, sd in payload["optimizers"].items():
@@ -274,6 +305,7 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
         train_seconds, timed_steps = float(payload["train_seconds"]), int(payload["timed_steps"])
     if rank == 0:
         _write_run_files(run_dir, cfg, device, world, resume)
+        write_status(run_dir, "running", start)
     ctx = StepContext(
         rng, lambda n, g: dist.sample(n, generator=g), device, torch.float32, rank, world
     )
@@ -295,7 +327,8 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
             "train_seconds": train_seconds,
             "timed_steps": timed_steps,
         }
-        save_checkpoint(ckpt_path, payload)
+        save_checkpoint(ckpt_path, payload, keep_previous=True)
+        write_status(run_dir, "running", step)
         keep = cfg.train.keep_every
         if keep and step % keep == 0:  # a copy of the verified file, not a second serialisation
             dst = ckpt_path.parent / f"step_{step:07d}.pt"
@@ -309,41 +342,65 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
         checkpoint(0)  # the initialisation, for quantities measured against it (NTK drift)
     last: dict[str, float] = {}
     log = open(run_dir / "log.jsonl", "a") if rank == 0 else None
+    done = start
     try:
         from tqdm.auto import tqdm
 
-        bar = tqdm(
-            total=steps,
-            initial=start,
-            desc=f"train {cfg.model.name}",
-            disable=not cfg.train.progress or rank != 0,
-            mininterval=1.0,
-        )
-        for step in range(start, end):
-            t0 = time.perf_counter()
-            out = model.train_step(ctx, opts)
-            train_seconds += time.perf_counter() - t0
-            timed_steps += 1
-            _finite_or_raise(out, step + 1, ckpt_path)
-            done = step + 1
-            if ema is not None:
-                ema.update(model, done)
-            bar.update(1)
-            if done % cfg.train.log_every == 0 or done == steps:
-                last = {k: float(v) for k, v in out.items() if v.numel() == 1}
-                bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()}, refresh=False)
-                if log is not None:
-                    rec = {"step": done, **last, "seconds_per_step": train_seconds / timed_steps}
-                    log.write(json.dumps(rec) + "\n")
-                    log.flush()
-            keep = cfg.train.keep_every and done % cfg.train.keep_every == 0
-            if done % cfg.train.checkpoint_every == 0 or done in (steps, end) or keep:
-                checkpoint(done)
-            if rank == 0 and cfg.train.eval_every and done % cfg.train.eval_every == 0:
-                from .figures import run_figures
+        with StopSignals() if world == 1 else contextlib.nullcontext() as stops:
+            bar = tqdm(
+                total=steps,
+                initial=start,
+                desc=f"train {cfg.model.name}",
+                disable=not cfg.train.progress or rank != 0,
+                mininterval=1.0,
+            )
+            for step in range(start, end):
+                t0 = time.perf_counter()
+                out = model.train_step(ctx, opts)
+                train_seconds += time.perf_counter() - t0
+                timed_steps += 1
+                _finite_or_raise(out, step + 1, ckpt_path)
+                done = step + 1
+                if ema is not None:
+                    ema.update(model, done)
+                bar.update(1)
+                if done % cfg.train.log_every == 0 or done == steps:
+                    last = {k: float(v) for k, v in out.items() if v.numel() == 1}
+                    bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()}, refresh=False)
+                    if log is not None:
+                        rec = {
+                            "step": done,
+                            **last,
+                            "seconds_per_step": train_seconds / timed_steps,
+                        }
+                        log.write(json.dumps(rec) + "\n")
+                        log.flush()
+                keep = cfg.train.keep_every and done % cfg.train.keep_every == 0
+                saved = done % cfg.train.checkpoint_every == 0 or done in (steps, end) or keep
+                if saved:
+                    checkpoint(done)
+                if rank == 0 and cfg.train.eval_every and done % cfg.train.eval_every == 0:
+                    from .figures import run_figures
 
-                run_figures(model, cfg, run_dir, done, ema=ema)
-        bar.close()
+                    run_figures(model, cfg, run_dir, done, ema=ema)
+                if stops is not None and stops.received:  # a clean stop between steps
+                    if not saved:
+                        checkpoint(done)
+                    raise Interrupted(stops.received, done, ckpt_path)
+            bar.close()
+    except Interrupted as e:
+        if rank == 0:
+            write_status(run_dir, "interrupted", e.step, str(e))
+        raise
+    except KeyboardInterrupt:
+        if rank == 0:
+            reason = f"KeyboardInterrupt after step {done}; the last checkpoint is kept"
+            write_status(run_dir, "interrupted", done, reason)
+        raise
+    except Exception as e:
+        if rank == 0:
+            write_status(run_dir, "failed", done, f"{type(e).__name__}: {e}")
+        raise
     finally:
         if log is not None:
             log.close()
@@ -363,6 +420,10 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
                 indent=2,
             )
         )
+    if rank == 0 and end == steps:
+        write_status(run_dir, "finished", steps)
+    elif rank == 0:  # stop_after
+        write_status(run_dir, "interrupted", end, f"stopped after {end - start} steps (stop_after)")
     return TrainResult(run_dir, end, sps, last)
 
 

@@ -1,0 +1,149 @@
+"""Fault injection on run directories (:mod:`ipm.engine.rundir`): two runs into one directory, a
+stale lock after SIGKILL, resume to fewer steps, SIGINT and SIGTERM mid-run, a damaged last
+checkpoint. Each asserts that nothing was lost or rewritten."""
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ipm.config import ConfigError
+from ipm.engine import (
+    RunLockedError,
+    config_from_dict,
+    load_checkpoint,
+    train,
+)
+from tests.helpers import ENV, ipm_cmd, run_params, same_params, tiny
+
+
+def _config(tmp_path: Path, steps: int = 150) -> tuple[dict, Path]:
+    cfg = tiny("discr_flow", steps=steps)
+    cfg["train"]["checkpoint_every"] = 5
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    return cfg, tmp_path / "c.yaml"
+
+
+def _status(run: Path) -> dict:
+    try:
+        return json.loads((run / "status.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _start(config: Path, run: Path, at_step: int = 20) -> subprocess.Popen:
+    """``ipm train`` in a subprocess, returned once its status says it passed ``at_step``."""
+    proc = subprocess.Popen(
+        ipm_cmd("train", config, "--out", run),
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    t0 = time.time()
+    while _status(run).get("step", 0) < at_step:
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.time() - t0 < 120, "the run did not start"
+        time.sleep(0.02)
+    return proc
+
+
+def _files(run: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run)): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+
+
+def _logged_steps(run: Path) -> list[int]:
+    return [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()]
+
+
+def test_a_second_run_into_a_held_directory_is_refused_and_the_first_is_intact(tmp_path):
+    cfg, path = _config(tmp_path)
+    run = tmp_path / "run"
+    proc = _start(path, run)
+    with pytest.raises(RunLockedError, match=f"another process is training.*pid {proc.pid}"):
+        train(config_from_dict(cfg), run)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    steps = _logged_steps(run)
+    assert steps == sorted(set(steps)) and steps[-1] == 150  # one entry per logged step
+    assert (
+        _status(run)["state"] == "finished"
+        and load_checkpoint(run / "checkpoints/last.pt")["step"] == 150
+    )
+
+
+def test_a_stale_lock_after_sigkill_is_reclaimed_saying_so(tmp_path, capsys):
+    cfg, path = _config(tmp_path)
+    run = tmp_path / "run"
+    proc = _start(path, run)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert json.loads((run / ".lock").read_text())["pid"] == proc.pid  # left behind
+    train(config_from_dict(cfg), run, resume=True)
+    assert f"took over the lock of process {proc.pid}" in capsys.readouterr().err
+    assert _status(run)["state"] == "finished"
+    assert (run / ".lock").read_text() == ""  # released
+
+
+def test_resume_to_fewer_steps_is_refused_and_rewrites_nothing(tmp_path):
+    cfg, _ = _config(tmp_path, steps=20)
+    run = tmp_path / "run"
+    train(config_from_dict(cfg), run)
+    before = _files(run)
+    cfg["train"]["steps"] = 10
+    with pytest.raises(ConfigError, match="train.steps.*done 20 steps.*nothing in .* was changed"):
+        train(config_from_dict(cfg), run, resume=True)
+    assert _files(run) == before
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_sigint_and_sigterm_stop_between_steps_with_a_checkpoint_and_one_line(tmp_path, sig, code):
+    cfg, path = _config(tmp_path)
+    run = tmp_path / "run"
+    proc = _start(path, run)
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) == code
+    err = proc.stderr.read()
+    assert "Traceback" not in err
+    said = [line for line in err.splitlines() if line.startswith("ipm train:")]
+    assert len(said) == 1 and signal.Signals(sig).name in said[0], err
+    status = _status(run)
+    assert status["state"] == "interrupted" and 0 < status["step"] < 150
+    # the checkpoint is at the step the run stopped at, written whole
+    assert load_checkpoint(run / "checkpoints/last.pt")["step"] == status["step"]
+    assert f"stopped at step {status['step']}" in said[0]
+    r = subprocess.run(
+        ipm_cmd("train", path, "--out", run, "--resume"), env=ENV, capture_output=True, timeout=300
+    )
+    assert r.returncode == 0, r.stderr
+    assert _status(run)["state"] == "finished"
+    if sig == signal.SIGTERM:  # and nothing was lost: equal to an uninterrupted run
+        train(config_from_dict(cfg), tmp_path / "whole")
+        assert same_params(run_params(run), run_params(tmp_path / "whole"))
+
+
+def test_a_damaged_last_checkpoint_falls_back_to_the_newest_that_verifies(tmp_path, capsys):
+    cfg, _ = _config(tmp_path, steps=20)
+    cfg["train"]["keep_every"] = 10
+    run = tmp_path / "run"
+    train(config_from_dict(cfg), run, stop_after=18)  # checkpoints at 5, 10, 15, 18
+    ck = run / "checkpoints"
+    assert load_checkpoint(ck / "last.prev.pt")["step"] == 15
+    raw = (ck / "last.pt").read_bytes()
+    (ck / "last.pt").write_bytes(raw[: len(raw) // 2])
+    train(config_from_dict(cfg), run, resume=True)
+    err = capsys.readouterr().err
+    assert "last.pt" in err and "resuming from" in err and "last.prev.pt (step 15)" in err
+    train(config_from_dict(cfg), tmp_path / "whole")
+    assert same_params(run_params(run), run_params(tmp_path / "whole"))  # nothing lost
+    # with the previous one damaged too, the newest kept snapshot is taken
+    train(config_from_dict(cfg), tmp_path / "b", stop_after=18)
+    ck = tmp_path / "b/checkpoints"
+    for name in ("last.pt", "last.prev.pt"):
+        (ck / name).write_bytes(b"damaged")
+    train(config_from_dict(cfg), tmp_path / "b", resume=True)
+    assert "step_0000010.pt (step 10)" in capsys.readouterr().err
+    assert same_params(run_params(tmp_path / "b"), run_params(tmp_path / "whole"))
