@@ -95,6 +95,11 @@ def _layers(model: nn.Module, operator: bool = False) -> list[tuple[str, nn.Modu
             f"{what}: expected an nn.Sequential of {covers}, got {type(model).__name__}"
         )
     for name, m in layers:
+        if isinstance(m, params) and not isinstance(m._parameters.get("weight"), nn.Parameter):
+            raise StructuredUnsupported(
+                f"{what}: module {name!r} ({type(m).__name__}) computes its weight from other "
+                f"parameters (weight_norm, spectral_norm or another parametrisation)"
+            )
         if isinstance(m, nn.Linear) or type(m) in ELEMENTWISE:
             continue
         if operator and type(m) in RESHAPES:
@@ -179,7 +184,7 @@ def activation_and_derivative(m: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
     # process-global, and the block-parallel operator calls this from several threads.)
     with torch.enable_grad():
         xg = x.detach().requires_grad_(True)
-        y = m(xg)
+        y = m(_own(m, xg))
         (d,) = torch.autograd.grad(y.sum(), xg)
     return y.detach(), d
 
@@ -314,10 +319,16 @@ def _forward_records(layers, params: dict[str, Tensor], z: Tensor, flatten: bool
             records.append(("reshape", m, a.shape))
             a = m(a)
         else:
-            out = m(a)
+            out = m(_own(m, a))
             records.append(("act", m, a, out))
             a = out
     return records, a[0].numel()
+
+
+def _own(m: nn.Module, x: Tensor) -> Tensor:
+    """``x`` itself, or a copy for an in-place activation, which would overwrite it: the sweeps
+    keep each activation's input."""
+    return x.clone() if getattr(m, "inplace", False) else x
 
 
 def times_derivative(m: nn.Module, t: Tensor, pre: Tensor, out: Tensor) -> Tensor:

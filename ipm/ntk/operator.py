@@ -90,8 +90,20 @@ def ntk_operator(
     # J(z_o) (Jᵀ V): one jvp per chunk of evaluation points.
     m = z_out.shape[0]
     cs_out = chunk_size or m
-    outs = [
-        jvp(lambda q, zb=z_out[i : i + cs_out]: f(q, zb), (p,), (ct,))[1]
-        for i in range(0, m, cs_out)
-    ]
+    outs = [_jvp(f, p, ct, z_out[i : i + cs_out]) for i in range(0, m, cs_out)]
     return torch.cat(outs, dim=0)
+
+
+def _jvp(f, p: dict[str, Tensor], tangent: dict[str, Tensor], z: Tensor) -> Tensor:
+    """J(z) · tangent by forward mode, or, for layers without forward-mode derivatives
+    (``weight_norm``, ``spectral_norm``), as the vjp of a vjp: J u = ∂/∂w ⟨Jᵀ w, u⟩."""
+    try:
+        return jvp(lambda q: f(q, z), (p,), (tangent,))[1]
+    except NotImplementedError:
+        pass
+    out, vjp_fn = vjp(lambda q: f(q, z), p)
+    w = torch.zeros_like(out)
+    (ju,) = vjp(lambda w_: sum((vjp_fn(w_)[0][k] * tangent[k]).sum() for k in tangent), w)[1](
+        torch.ones((), dtype=out.dtype, device=out.device)
+    )
+    return ju

@@ -179,3 +179,38 @@ def test_operator_on_conv_generator():
     v = torch.randn(4, 1, 4, 4, dtype=DT)
     ref = torch.einsum("ijde,je->id", reference_ntk(m, z, z), v.reshape(4, -1))
     assert rel_err(ntk_operator(m, z, v, chunk_size=3), ref) <= 1e-10
+
+
+def _awkward_generators() -> dict[str, nn.Module]:
+    """Generators the structured sweeps once mishandled: in-place activations (which overwrote
+    the pre-activations the sweeps keep) and Linear layers whose weight is computed."""
+    from torch.nn.utils import parametrizations
+
+    torch.manual_seed(0)
+
+    def mlp(act, first=None):
+        return nn.Sequential(first or nn.Linear(3, 8), act, nn.Linear(8, 2)).to(DT).eval()
+
+    return {
+        "ELU(inplace)": mlp(nn.ELU(inplace=True)),
+        "SiLU(inplace)": mlp(nn.SiLU(inplace=True)),
+        "Hardtanh(inplace)": mlp(nn.Hardtanh(-0.5, 0.5, inplace=True)),
+        "weight_norm": mlp(nn.Tanh(), parametrizations.weight_norm(nn.Linear(3, 8))),
+        "spectral_norm": mlp(nn.Tanh(), parametrizations.spectral_norm(nn.Linear(3, 8))),
+    }
+
+
+@pytest.mark.parametrize("name", list(_awkward_generators()))
+def test_default_kernel_and_operator_equal_the_generic_path_on_awkward_layers(name):
+    from ipm.ntk import empirical_ntk
+
+    model = _awkward_generators()[name]
+    z, v = torch.randn(7, 3, dtype=DT), torch.randn(7, 2, dtype=DT)
+    generic = empirical_ntk(model, z, method="jacobian_contraction")  # (N, N, D, D)
+    assert rel_err(empirical_ntk(model, z), generic) <= 1e-12
+    want = torch.einsum("ijab,jb->ia", generic, v)
+    assert rel_err(ntk_operator(model, z, v), want) <= 1e-12
+    assert rel_err(ntk_operator(model, z, v, structured=False), want) <= 1e-12
+    if "norm" in name:  # a computed weight is not the structured path's to take
+        with pytest.raises(StructuredUnsupported, match="computes its weight"):
+            empirical_ntk(model, z, method="structured")
