@@ -8,6 +8,10 @@
 - :class:`StopSignals`: SIGINT and SIGTERM set a flag that the training loop reads between
   steps, so a run stops at a step boundary with a fresh checkpoint; a second SIGINT interrupts
   at once.
+- :func:`resolve_paths`: the paths a run reads, made absolute in its saved config (a data
+  folder taken from ``$IPM_MNIST_DIR``/``$IPM_CELEBA_DIR``, a Score GAN's data EDM), with the
+  sha256 of the EDM checkpoint, so that the run evaluates, samples and resumes from any working
+  directory and a resume notices a changed EDM.
 """
 
 from __future__ import annotations
@@ -20,7 +24,15 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["Interrupted", "RunLock", "RunLockedError", "StopSignals", "write_status"]
+__all__ = [
+    "Interrupted",
+    "RunLock",
+    "RunLockedError",
+    "StopSignals",
+    "check_inputs",
+    "resolve_paths",
+    "write_status",
+]
 
 LOCK = ".lock"
 STATUS = "status.json"
@@ -129,3 +141,59 @@ class StopSignals:
         for s, h in self._previous.items():
             signal.signal(s, h)
         self._previous.clear()
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def resolve_paths(cfg, saved=None):
+    """(``cfg`` with absolute paths, {config key: sha256} of the files it reads as inputs).
+
+    ``data.root`` of MNIST and image folders becomes the absolute folder (from the environment
+    variable when empty; left empty when that is unset too, for the data loader to say so);
+    ``model.edm_checkpoint`` becomes the absolute checkpoint file, hashed. ``saved``, the config
+    of the run being resumed: a path of ``cfg`` that does not exist from this working directory
+    (a relative path written elsewhere) is the run's recorded one."""
+    from dataclasses import replace
+
+    from ..data import ENV_CELEBA, ENV_MNIST
+    from .checkpoint import find_checkpoint
+
+    env = {"mnist": ENV_MNIST, "image_folder": ENV_CELEBA}.get(cfg.data.name)
+    if env is not None:
+        root = cfg.data.root or os.environ.get(env, "")
+        if saved is not None and not (root and Path(root).expanduser().is_dir()):
+            root = saved.data.root or root
+        if root:
+            cfg = replace(cfg, data=replace(cfg.data, root=str(Path(root).expanduser().resolve())))
+    inputs = {}
+    edm = getattr(cfg.model, "edm_checkpoint", "")
+    if edm and saved is not None and not Path(edm).expanduser().exists():
+        edm = getattr(saved.model, "edm_checkpoint", "") or edm
+    if edm:
+        what = "model.edm_checkpoint (the Score GAN's data score)"
+        path = find_checkpoint(edm, what=what).resolve()
+        cfg = replace(cfg, model=replace(cfg.model, edm_checkpoint=str(path)))
+        inputs["model.edm_checkpoint"] = _sha256(path)
+    return cfg, inputs
+
+
+def check_inputs(saved: dict, now: dict) -> None:
+    """Raise naming the key when a resumed run would read another input file than it trained
+    with (``saved`` and ``now``: :func:`resolve_paths`' hashes)."""
+    from ..config import ConfigError
+
+    for key, sha in saved.items():
+        if now.get(key) != sha:
+            raise ConfigError(
+                key,
+                f"--resume: the file differs from the one the run trained with (sha256 "
+                f"{str(now.get(key))[:12]}... now, {sha[:12]}... then); point it at that file",
+            )

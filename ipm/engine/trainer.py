@@ -42,7 +42,7 @@ from ..models import GenerativeModel, StepContext, build_model, models
 from ..optim import attach_scaler
 from .checkpoint import LAST, CheckpointError, load_checkpoint, load_newest, save_checkpoint
 from .config import RunConfig, load_config, saved_run_config
-from .rundir import Interrupted, RunLock, StopSignals, write_status
+from .rundir import Interrupted, RunLock, StopSignals, check_inputs, resolve_paths, write_status
 
 __all__ = [
     "NonFiniteError",
@@ -131,6 +131,7 @@ def _resume_mismatch(saved: dict, now: dict) -> list[str]:
     free = {"train.steps", "train.log_every", "train.checkpoint_every", "train.eval_every"}
     free |= {"train.keep_every", "train.threads", "train.compile"}
     free |= {"train.progress", "eval"}
+    free |= {"data.root", "model.edm_checkpoint"}  # locations; the EDM's content is hashed
     out = []
 
     def walk(a, b, path):
@@ -245,6 +246,26 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
             f"--out: {run_dir} already holds a run ({ckpt_path}); pass --resume to continue it "
             f"or choose another directory (nothing is overwritten)"
         )
+    payload = None
+    if resume:  # checked before anything is built or written
+        found, payload, skipped = load_newest(ckpt_path)
+        if found != ckpt_path and rank == 0:
+            print(
+                f"--resume: {'; '.join(skipped)}; resuming from {found} (step {payload['step']})",
+                file=sys.stderr,
+            )
+    cfg, inputs = resolve_paths(cfg, saved_run_config(payload["config"]) if payload else None)
+    if payload is not None:
+        diff = _resume_mismatch(saved_config(payload), to_dict(cfg))
+        if diff:
+            raise ConfigError("", "--resume: the config differs from the run's: " + "; ".join(diff))
+        check_inputs(payload.get("inputs", {}), inputs)
+        if int(payload["step"]) > cfg.train.steps:
+            raise ConfigError(
+                "train.steps",
+                f"the run has done {payload['step']} steps; --resume needs train.steps >= "
+                f"{payload['step']}, got {cfg.train.steps} (nothing in {run_dir} was changed)",
+            )
     dist = dataset(cfg.data)
     if getattr(cfg.data, "in_memory", False):  # an image folder, decoded once for training
         dist = dist.in_memory(progress=cfg.train.progress and rank == 0)
@@ -275,22 +296,7 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
     ema = _EMA(model, cfg.train.ema, cfg.train.ema_warmup) if cfg.train.ema > 0 else None
     rng = torch.Generator().manual_seed(cfg.seed + 1)
     start, train_seconds, timed_steps = 0, 0.0, 0
-    if resume:
-        found, payload, skipped = load_newest(ckpt_path)
-        if found != ckpt_path and rank == 0:
-            print(
-                f"--resume: {'; '.join(skipped)}; resuming from {found} (step {payload['step']})",
-                file=sys.stderr,
-            )
-        diff = _resume_mismatch(saved_config(payload), to_dict(cfg))
-        if diff:
-            raise ConfigError("", "--resume: the config differs from the run's: " + "; ".join(diff))
-        if int(payload["step"]) > cfg.train.steps:
-            raise ConfigError(
-                "train.steps",
-                f"the run has done {payload['step']} steps; --resume needs train.steps >= "
-                f"{payload['step']}, got {cfg.train.steps} (nothing in {run_dir} was changed)",
-            )
+    if payload is not None:
         for n, sd in payload["networks"].items():
             model.networks[n].load_state_dict(sd)
         for n, sd in payload["optimizers"].items():
@@ -324,6 +330,7 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
             "ema": ema.shadow if ema is not None else {},
             "extra": model.extra_state(),
             "rng": rng.get_state(),
+            "inputs": inputs,
             "train_seconds": train_seconds,
             "timed_steps": timed_steps,
         }

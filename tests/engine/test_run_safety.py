@@ -147,3 +147,52 @@ def test_a_damaged_last_checkpoint_falls_back_to_the_newest_that_verifies(tmp_pa
     train(config_from_dict(cfg), tmp_path / "b", resume=True)
     assert "step_0000010.pt (step 10)" in capsys.readouterr().err
     assert same_params(run_params(tmp_path / "b"), run_params(tmp_path / "whole"))
+
+
+def test_a_score_gan_run_samples_and_resumes_from_elsewhere_and_notices_a_changed_edm(
+    tmp_path, monkeypatch
+):
+    from ipm.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    train(config_from_dict(tiny("edm", steps=5)), "edm")  # a relative path, as users write it
+    sg = tiny("score_gan", steps=10, edm_checkpoint="edm")
+    train(config_from_dict(sg), "sg", stop_after=5)
+    saved = yaml.safe_load((tmp_path / "sg/config.yaml").read_text())["model"]["edm_checkpoint"]
+    assert saved == str(tmp_path / "edm/checkpoints/last.pt")  # absolute in the run
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    train(config_from_dict(sg), tmp_path / "sg", resume=True)  # "edm" would not resolve here
+    assert _status(tmp_path / "sg")["state"] == "finished"
+    (tmp_path / "edm").rename(tmp_path / "edm_moved")  # sampling needs the generator alone
+    assert main(["sample", str(tmp_path / "sg"), "--n", "8", "--out", "s.npz"]) == 0
+    assert (tmp_path / "elsewhere/s.npz").is_file()
+    # an EDM of other weights at the recorded path: the resume refuses it, naming the key
+    monkeypatch.chdir(tmp_path)
+    other = tiny("edm", steps=5)
+    other["seed"] = 1
+    train(config_from_dict(other), "edm")
+    sg["train"]["steps"] = 15
+    before = _files(tmp_path / "sg")
+    with pytest.raises(ConfigError, match="model.edm_checkpoint.*differs from the one the run"):
+        train(config_from_dict(sg), tmp_path / "sg", resume=True)
+    assert _files(tmp_path / "sg") == before
+
+
+def test_an_mnist_run_records_its_folder_and_evaluates_without_the_variable(tmp_path, monkeypatch):
+    from ipm.engine import load_config
+    from ipm.evaluate import evaluate_run
+    from tests.image_fixtures import fake_mnist
+
+    monkeypatch.setenv("IPM_MNIST_DIR", str(fake_mnist(tmp_path / "m", n=8)))
+    cfg = load_config(
+        "experiments/configs/mnist-cpu/gan.yaml",
+        ["model.generator.width=4", "model.discriminator.width=4"]
+        + ["train.steps=2", "train.batch_size=4", "train.progress=false", "eval.grid=4"],
+    )
+    train(cfg, tmp_path / "gan")
+    monkeypatch.delenv("IPM_MNIST_DIR")
+    saved = yaml.safe_load((tmp_path / "gan/config.yaml").read_text())["data"]["root"]
+    assert saved == str((tmp_path / "m").resolve())
+    res = evaluate_run(tmp_path / "gan", n_samples=8)
+    assert res["fid_counts"][0] == 8
