@@ -16,8 +16,11 @@ class NTKMethod(str, Enum):
 
     ``JACOBIAN_CONTRACTION``
         Per-sample Jacobians ∂g(z)/∂θ by ``vmap(jacrev)``, then contracted over parameters.
-        Time O((N1 + N2)·D·bwd + N1·N2·D²·P), memory O(chunk·D·P) per chunk of particles.
-        Best for generic modules with small D·P.
+        Time O((N1 + N2)·D·bwd + N1·N2·D²·P) and memory O((N1 + N2)·D·P) while all per-sample
+        Jacobians fit in ``ipm.ntk._functional.JACOBIAN_CACHE_BYTES`` (4 GiB): each is computed
+        once, a chunk at a time, and contracted once. Beyond it, memory O(chunk·D·P): the
+        second set's chunks are recomputed for every chunk of the first. Best for generic
+        modules with small D·P.
     ``NTK_VECTOR_PRODUCTS``
         For each pair (z, z') and basis vector e_d: one vjp at z' then one jvp at z
         (J(z) J(z')^T e_d); no Jacobian is stored. Time O(N1·N2·D·(fwd + bwd)), memory

@@ -113,3 +113,27 @@ def test_ntk_bad_inputs():
         ntk_operator(m, torch.zeros(2, 3), torch.zeros(2, 5))
     with pytest.raises(ValueError, match="params: keys must match"):
         empirical_ntk(m, torch.zeros(2, 3), params={"x": torch.zeros(1)})
+
+
+@pytest.mark.parametrize("same", [True, False])
+def test_jacobian_contraction_computes_once_or_recomputes_by_chunks_alike(same, monkeypatch):
+    """Within the Jacobian cache every per-sample Jacobian is computed once and contracted
+    once; beyond it (cache 0) the second set's chunks are recomputed per chunk of the first.
+    Both give the explicit kernel, and the cached regime computes each Jacobian once."""
+    import ipm.ntk._functional as fn
+    from ipm.ntk._common import buffer_dict, per_sample_fn
+    from ipm.ntk.methods import NTKKind
+
+    torch.manual_seed(0)
+    m = MLP(3, 2, width=8, depth=2).to(DT)
+    z1, z2 = torch.randn(7, 3, dtype=DT), None if same else torch.randn(5, 3, dtype=DT)
+    ref = reference_ntk(m, z1, z1 if same else z2)
+    f, p = per_sample_fn(m, buffer_dict(m)), {k: t.detach() for k, t in m.named_parameters()}
+    counted, plain = [], fn._jacobians
+    monkeypatch.setattr(fn, "_jacobians", lambda f, p, z: counted.append(len(z)) or plain(f, p, z))
+    once = fn.jacobian_contraction(f, p, z1, z2, NTKKind.FULL, chunk=3)
+    assert sum(counted) == 7 + (0 if same else 5)  # every particle's Jacobian once
+    counted.clear()
+    again = fn.jacobian_contraction(f, p, z1, z2, NTKKind.FULL, chunk=3, cache_bytes=0)
+    assert sum(counted) == 7 + 3 * (7 if same else 5)  # the columns once per row chunk
+    assert rel_err(once, ref) <= 1e-12 and rel_err(again, ref) <= 1e-12
