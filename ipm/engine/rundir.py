@@ -71,11 +71,13 @@ class RunLock:
     def __init__(self, run_dir: str | Path):
         self.path = Path(run_dir) / LOCK
         self.fd: int | None = None
+        self.created = False
         self.reclaimed: dict | None = None  # the dead holder whose lock file was taken over
 
     def __enter__(self) -> RunLock:
         import fcntl
 
+        self.created = not self.path.parent.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -98,10 +100,15 @@ class RunLock:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.fd is not None:
-            os.ftruncate(self.fd, 0)  # an empty lock file: released, nothing to reclaim
-            os.close(self.fd)  # closing releases the flock
-            self.fd = None
+        if self.fd is None:
+            return
+        os.ftruncate(self.fd, 0)  # an empty lock file: released, nothing to reclaim
+        os.close(self.fd)  # closing releases the flock
+        self.fd = None
+        run_dir = self.path.parent
+        if self.created and [p.name for p in run_dir.iterdir()] == [LOCK]:
+            self.path.unlink()  # a run that stopped before writing anything leaves no directory
+            run_dir.rmdir()
 
 
 def write_status(run_dir: str | Path, state: str, step: int, reason: str | None = None) -> None:

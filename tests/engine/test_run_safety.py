@@ -196,3 +196,10 @@ def test_an_mnist_run_records_its_folder_and_evaluates_without_the_variable(tmp_
     assert saved == str((tmp_path / "m").resolve())
     res = evaluate_run(tmp_path / "gan", n_samples=8)
     assert res["fid_counts"][0] == 8
+
+
+def test_a_run_refused_before_it_starts_leaves_no_directory(tmp_path):
+    cfg, _ = _config(tmp_path, steps=5)
+    with pytest.raises(FileNotFoundError, match="--resume: no checkpoint"):
+        train(config_from_dict(cfg), tmp_path / "new", resume=True)
+    assert not (tmp_path / "new").exists()
