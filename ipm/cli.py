@@ -25,10 +25,10 @@ __all__ = ["main"]
 
 def _train(args) -> int:
     from .engine import load_config, train
-    from .engine.rundir import Interrupted
+    from .engine.rundir import Interrupted, default_run_dir
 
     cfg = load_config(args.config, args.set)
-    out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
+    out = Path(args.out) if args.out else default_run_dir(args.config)
     try:
         res = train(cfg, out, resume=args.resume)
     except Interrupted as e:  # SIGINT/SIGTERM: stopped between steps, checkpoint written
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     t.add_argument("config")
     t.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE")
-    t.add_argument("--out", help="run directory (default runs/<config name>)")
+    t.add_argument("--out", help="run directory (default runs/<config folder>/<config name>)")
     t.add_argument("--resume", action="store_true", help="continue from RUN_DIR's checkpoint")
     s = sub.add_parser("sample", help="draw samples from a trained run")
     s.add_argument("run_dir")
@@ -219,7 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="METRIC=FIGURE",
         help="figures a seed meets at or below (at or above where higher is better)",
     )
-    w.add_argument("--runs", type=Path, default=None, help="default runs/sweeps/<config name>")
+    w.add_argument(
+        "--runs", type=Path, default=None, help="default runs/sweeps/<config folder>/<config name>"
+    )
     w.add_argument("--out", type=Path, default=None, help="report directory (default --runs)")
     w.add_argument("--jobs", type=_positive, default=1, help="seeds trained at once (processes)")
     w.add_argument("--threads", type=_positive, default=1, help="evaluation threads")

@@ -18,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .engine import ensure_run, load_config
+from .engine.rundir import default_run_dir
 from .evaluate import cached_evaluation, evaluate_run
 from .report import Report
 
@@ -219,7 +220,7 @@ def sweep(
 ) -> dict:
     """Train and evaluate ``config`` once per seed (``--set`` overrides ``sets``, ``{seed}``
     replaced by each seed), then write ``seed_sweep.json``, ``README.md`` and ``seed_sweep.png``
-    into ``out`` (default: ``runs_dir``, itself by default ``runs/sweeps/<config name>``).
+    into ``out`` (default: ``runs_dir``, itself by default ``runs/sweeps/<config folder>/<config name>``).
     Finished runs and their evaluations are reused; ``jobs`` seeds train at once."""
     if jobs < 1:
         raise ValueError(f"--jobs: expected an integer >= 1, got {jobs}")
@@ -229,7 +230,7 @@ def sweep(
     if not config.is_file():
         raise FileNotFoundError(f"config: no file {config}")
     reference = reference or {}
-    runs_dir = Path(runs_dir) if runs_dir else Path("runs") / "sweeps" / config.stem
+    runs_dir = Path(runs_dir) if runs_dir else default_run_dir(config, Path("runs") / "sweeps")
     out = Path(out) if out else runs_dir
     # the first seed's config, loaded now: a bad --set fails before any seed trains
     cfg0 = load_config(config, seed_overrides(sets, seeds[0], quick))

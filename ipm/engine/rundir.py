@@ -30,6 +30,7 @@ __all__ = [
     "RunLockedError",
     "StopSignals",
     "check_inputs",
+    "default_run_dir",
     "resolve_paths",
     "write_status",
 ]
@@ -109,6 +110,13 @@ class RunLock:
         if self.created and [p.name for p in run_dir.iterdir()] == [LOCK]:
             self.path.unlink()  # a run that stopped before writing anything leaves no directory
             run_dir.rmdir()
+
+
+def default_run_dir(config: str | Path, under: str | Path = "runs") -> Path:
+    """``under/<config's folder>/<config's name>``: configs of one name in different folders
+    (``gaussians/gan.yaml``, ``mnist-cpu/gan.yaml``) get different run directories."""
+    path = Path(config).resolve()
+    return Path(under) / path.parent.name / path.stem
 
 
 def write_status(run_dir: str | Path, state: str, step: int, reason: str | None = None) -> None:

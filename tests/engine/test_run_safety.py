@@ -203,3 +203,12 @@ def test_a_run_refused_before_it_starts_leaves_no_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match="--resume: no checkpoint"):
         train(config_from_dict(cfg), tmp_path / "new", resume=True)
     assert not (tmp_path / "new").exists()
+
+
+def test_default_run_directories_of_configs_of_one_name_differ():
+    from ipm.engine.rundir import default_run_dir
+
+    a = default_run_dir("experiments/configs/gaussians/gan.yaml")
+    b = default_run_dir("experiments/configs/mnist-cpu/gan.yaml")
+    assert a == Path("runs/gaussians/gan") and b == Path("runs/mnist-cpu/gan")
+    assert default_run_dir("c/gan.yaml", "runs/sweeps") == Path("runs/sweeps/c/gan")
