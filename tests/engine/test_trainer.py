@@ -123,6 +123,9 @@ def test_nan_stops_training_naming_step_and_tensor(tmp_path, monkeypatch):
     ):
         train(config_from_dict(tiny("edm", steps=40)), tmp_path / "r")
     assert load_checkpoint(tmp_path / "r/checkpoints/last.pt")["step"] == 10
+    status = json.loads((tmp_path / "r/status.json").read_text())  # the stop is recorded
+    assert status["state"] == "failed" and status["step"] == 16
+    assert "NonFiniteError: step 17: 'loss' contains NaN" in status["reason"]
 
 
 def test_existing_run_is_never_overwritten(tmp_path):
