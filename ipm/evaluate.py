@@ -13,7 +13,6 @@ and the settings, so an interrupted study resumes without sampling again.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import time
@@ -25,6 +24,7 @@ import torch
 from ._checks import check_positive_int
 from .data import dataset
 from .engine import load_run
+from .engine.checkpoint import file_sha256
 from .engine.figures import image_grid
 from .metrics import evaluate_samples
 from .metrics.features import feature_space
@@ -189,11 +189,7 @@ def gaussian_metrics(cfg, x: torch.Tensor, seed: int = EVAL_SEED) -> dict:
 
 def checkpoint_digest(run: str | Path) -> str:
     """sha256 of a run's last checkpoint (``run/checkpoints/last.pt``)."""
-    h = hashlib.sha256()
-    with open(Path(run) / "checkpoints" / "last.pt", "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_sha256(Path(run) / "checkpoints" / "last.pt")
 
 
 def cached_evaluation(

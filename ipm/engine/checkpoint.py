@@ -22,6 +22,7 @@ import torch
 
 __all__ = [
     "CheckpointError",
+    "file_sha256",
     "find_checkpoint",
     "load_checkpoint",
     "load_newest",
@@ -35,6 +36,15 @@ LAST = "last.pt"
 
 class CheckpointError(RuntimeError):
     """A checkpoint that cannot be read, is truncated, or fails its integrity check."""
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def previous(path: str | Path) -> Path:

@@ -158,16 +158,6 @@ class StopSignals:
         self._previous.clear()
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def resolve_paths(cfg, saved=None):
     """(``cfg`` with absolute paths, {config key: sha256} of the files it reads as inputs).
 
@@ -179,7 +169,7 @@ def resolve_paths(cfg, saved=None):
     from dataclasses import replace
 
     from ..data import ENV_CELEBA, ENV_MNIST
-    from .checkpoint import find_checkpoint
+    from .checkpoint import file_sha256, find_checkpoint
 
     env = {"mnist": ENV_MNIST, "image_folder": ENV_CELEBA}.get(cfg.data.name)
     if env is not None:
@@ -196,7 +186,7 @@ def resolve_paths(cfg, saved=None):
         what = "model.edm_checkpoint (the Score GAN's data score)"
         path = find_checkpoint(edm, what=what).resolve()
         cfg = replace(cfg, model=replace(cfg.model, edm_checkpoint=str(path)))
-        inputs["model.edm_checkpoint"] = _sha256(path)
+        inputs["model.edm_checkpoint"] = file_sha256(path)
     return cfg, inputs
 
 
