@@ -28,3 +28,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 #: the YAML configs of the paper's models (``gaussians``, ``mnist``, ``celeba``) and CPU variants
 CONFIGS = Path(__file__).resolve().parent / "configs"
+
+
+def _write_index(out: Path) -> None:
+    """Rewrite ``docs/results/README.md`` when a study has written a page under it."""
+    from experiments import index
+
+    if index.RESULTS.resolve() in Path(out).resolve().parents:
+        index.write_index(index.RESULTS)
+
+
+def _register() -> None:
+    from ipm.report import AFTER_WRITE
+
+    if _write_index not in AFTER_WRITE:
+        AFTER_WRITE.append(_write_index)
+
+
+_register()

@@ -67,6 +67,13 @@ def index(entries: list[tuple[Path, str]], root: Path = RESULTS) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_index(root: Path = RESULTS) -> Path:
+    """Write ``root/README.md``, the index of the pages now under ``root``."""
+    path = root / "README.md"
+    path.write_text(index(pages(root), root))
+    return path
+
+
 def main(argv=None) -> list[str]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--check", action="store_true", help="compare, write nothing")

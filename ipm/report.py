@@ -71,6 +71,11 @@ def common_arguments(parser, out_default=None) -> None:
     )
 
 
+#: called with the results directory after every :meth:`Report.write` (``experiments`` adds
+#: the rewrite of its results index, so a re-run study never leaves the index behind)
+AFTER_WRITE: list = []
+
+
 class Report:
     """Collects the header at start; :meth:`write` adds the wall time and writes
     ``out/<name>.json`` (header + results) and ``out/README.md`` (header + markdown)."""
@@ -98,6 +103,8 @@ class Report:
         )
         path = self.out / "README.md"
         path.write_text(page(head, markdown))
+        for hook in AFTER_WRITE:
+            hook(self.out)
         return path
 
 

@@ -36,3 +36,19 @@ def test_check_fails_on_a_page_edited_by_hand(tmp_path):
     assert f"{off_mode:.3f}" in page.read_text()
     main(["--root", str(tmp_path)])
     assert "by hand" not in page.read_text()
+
+
+def test_a_study_written_under_the_results_root_rewrites_the_index(tmp_path, monkeypatch):
+    """Report.write of a page under docs/results also rewrites the index, with its wall time."""
+    import experiments.index as index_module
+    from ipm.report import Report
+
+    monkeypatch.setattr(index_module, "RESULTS", tmp_path)
+    (tmp_path / "README.md").write_text("# Results\nstale\n")
+    Report("mode_collapse", tmp_path / "mode_collapse", 0).write({"results": {}}, "body")
+    text = (tmp_path / "README.md").read_text()
+    assert "stale" not in text
+    assert "[mode_collapse](mode_collapse/README.md) | mode_collapse" in text
+    outside = tmp_path.parent / (tmp_path.name + "_elsewhere")
+    Report("mode_collapse", outside, 0).write({"results": {}}, "body")
+    assert (tmp_path / "README.md").read_text() == text
