@@ -32,6 +32,7 @@ __all__ = [
     "check_inputs",
     "default_run_dir",
     "resolve_paths",
+    "trim_log",
     "write_status",
 ]
 
@@ -128,6 +129,31 @@ def write_status(run_dir: str | Path, state: str, step: int, reason: str | None 
     tmp = path.with_name(f".{STATUS}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(rec, indent=1))
     os.replace(tmp, path)
+
+
+def trim_log(path: str | Path, step: int) -> int:
+    """Keep the lines of the step log ``path`` (one JSON object per line) up to ``step``, the
+    step a resumed run continues from, replacing the file atomically: the steps after it are run
+    and logged again, so each step keeps one entry. A line cut short by a kill is dropped too.
+    Returns the number of lines dropped."""
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    kept, dropped = [], 0
+    for line in path.read_text().splitlines():
+        try:
+            ok = int(json.loads(line)["step"]) <= step
+        except (ValueError, KeyError, TypeError):
+            ok = False
+        if ok:
+            kept.append(line + "\n")
+        else:
+            dropped += 1
+    if dropped:
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_text("".join(kept))
+        os.replace(tmp, path)
+    return dropped
 
 
 class StopSignals:

@@ -42,7 +42,15 @@ from ..models import GenerativeModel, StepContext, build_model, models
 from ..optim import attach_scaler
 from .checkpoint import LAST, CheckpointError, load_checkpoint, load_newest, save_checkpoint
 from .config import RunConfig, load_config, saved_run_config
-from .rundir import Interrupted, RunLock, StopSignals, check_inputs, resolve_paths, write_status
+from .rundir import (
+    Interrupted,
+    RunLock,
+    StopSignals,
+    check_inputs,
+    resolve_paths,
+    trim_log,
+    write_status,
+)
 
 __all__ = [
     "NonFiniteError",
@@ -348,6 +356,8 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
     if cfg.train.keep_every and start == 0:
         checkpoint(0)  # the initialisation, for quantities measured against it (NTK drift)
     last: dict[str, float] = {}
+    if rank == 0 and payload is not None:  # steps after the checkpoint are logged again
+        trim_log(run_dir / "log.jsonl", start)
     log = open(run_dir / "log.jsonl", "a") if rank == 0 else None
     done = start
     try:

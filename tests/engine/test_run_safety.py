@@ -18,6 +18,7 @@ from ipm.engine import (
     load_checkpoint,
     train,
 )
+from ipm.engine.rundir import trim_log
 from tests.helpers import ENV, ipm_cmd, run_params, same_params, tiny
 
 
@@ -58,6 +59,12 @@ def _files(run: Path) -> dict[str, bytes]:
 
 def _logged_steps(run: Path) -> list[int]:
     return [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()]
+
+
+def _logged_losses(run: Path) -> list[dict]:
+    """The log's entries without their timings."""
+    lines = (run / "log.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(x).items() if k != "seconds_per_step"} for x in lines]
 
 
 def test_a_second_run_into_a_held_directory_is_refused_and_the_first_is_intact(tmp_path):
@@ -128,6 +135,7 @@ def test_sigint_and_sigterm_stop_between_steps_with_a_checkpoint_and_one_line(tm
 def test_a_damaged_last_checkpoint_falls_back_to_the_newest_that_verifies(tmp_path, capsys):
     cfg, _ = _config(tmp_path, steps=20)
     cfg["train"]["keep_every"] = 10
+    cfg["train"]["log_every"] = 2
     run = tmp_path / "run"
     train(config_from_dict(cfg), run, stop_after=18)  # checkpoints at 5, 10, 15, 18
     ck = run / "checkpoints"
@@ -139,6 +147,9 @@ def test_a_damaged_last_checkpoint_falls_back_to_the_newest_that_verifies(tmp_pa
     assert "last.pt" in err and "resuming from" in err and "last.prev.pt (step 15)" in err
     train(config_from_dict(cfg), tmp_path / "whole")
     assert same_params(run_params(run), run_params(tmp_path / "whole"))  # nothing lost
+    # steps 16 and 18, logged before the damage, are logged once, as the resumed run did them
+    assert _logged_steps(run) == _logged_steps(tmp_path / "whole") == list(range(2, 21, 2))
+    assert _logged_losses(run) == _logged_losses(tmp_path / "whole")
     # with the previous one damaged too, the newest kept snapshot is taken
     train(config_from_dict(cfg), tmp_path / "b", stop_after=18)
     ck = tmp_path / "b/checkpoints"
@@ -212,3 +223,13 @@ def test_default_run_directories_of_configs_of_one_name_differ():
     b = default_run_dir("experiments/configs/mnist-cpu/gan.yaml")
     assert a == Path("runs/gaussians/gan") and b == Path("runs/mnist-cpu/gan")
     assert default_run_dir("c/gan.yaml", "runs/sweeps") == Path("runs/sweeps/c/gan")
+
+
+def test_trim_log_keeps_the_steps_up_to_the_resume_point_and_drops_a_cut_line(tmp_path):
+    log = tmp_path / "log.jsonl"
+    log.write_text(
+        "".join(f'{{"step": {s}, "loss": {s / 10}}}\n' for s in (5, 10, 15, 20)) + '{"st'
+    )
+    assert trim_log(log, 10) == 3
+    assert _logged_steps(tmp_path) == [5, 10]
+    assert trim_log(log, 10) == 0 and trim_log(tmp_path / "none.jsonl", 3) == 0
