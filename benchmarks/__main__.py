@@ -8,6 +8,7 @@ import argparse
 import json
 
 from benchmarks import DOCS
+from benchmarks.ntk import FULL_METHODS
 
 PAGE = DOCS.parent / "benchmarks.md"
 
@@ -22,8 +23,11 @@ from minute to minute: compare ratios measured in one run."""
 NTK = """The empirical NTK of an MLP 128 → 4×512 (LeakyReLU 0.2) → D and of a DCGAN-style
 generator (128 → 1×32×32). `structured`: the full N×N×D×D kernel by the layer-wise
 factorisation; `trace`: N×N; `operator`: the matrix-free A_θ(V) of Eq. 14; `jacobian_contraction`
-and `ntk_vector_products`: torch.func's recipes; `operator_jax`: the same operator in JAX
-(`jax.jvp` of `jax.vjp`, compiled), measured right after each `operator` row."""
+and `ntk_vector_products`: ipm's generic paths for any module (per-sample Jacobians, or a vjp and
+a jvp per output basis vector). Baselines, not ipm: `torch_func_recipe`, the plain recipe of
+torch.func's NTK tutorial (`vmap(jacrev)` over all particles, one `einsum` per parameter tensor),
+and `operator_jax`, the same operator in JAX (`jax.jvp` of `jax.vjp`, compiled), measured right
+after each `operator` row. Each configuration runs in its own process, one after another."""
 
 FLOWS = """One squared-MMD flow step (two chunked kernel-gradient sums, normalised RBF) in 2-D, the
 block size chosen automatically; `interleaved` times dense and chunked in one process."""
@@ -67,6 +71,30 @@ def ntk_section(rec: dict) -> list[str]:
         for r in rec["rows"]
         if r["method"] == "operator_jax"
     }
+    recipe = {
+        (r["model"], r["D"], r["N"]): r["seconds"]
+        for r in rec["rows"]
+        if r["method"] == "torch_func_recipe" and r.get("seconds") is not None
+    }
+    full = [
+        r
+        for r in rec["rows"]
+        if r["method"] in FULL_METHODS
+        and (r["model"], r["D"], r["N"]) in recipe
+        and r.get("seconds") is not None
+    ]
+    if full:
+        lines += [
+            "",
+            "| full kernel | method | s | recipe s | method / recipe |",
+            "|---|---|---|---|---|",
+        ]
+        for r in full:
+            b = recipe[(r["model"], r["D"], r["N"])]
+            lines.append(
+                f"| {r['model']}, D = {r['D']}, N = {r['N']} | {r['method']} | "
+                f"{r['seconds']:.4g} | {b:.4g} | {r['seconds'] / b:.3g} |"
+            )
     both = sorted(k for k in ops if k in jax)
     if both:
         lines += ["", "| operator | ipm s | JAX s | ipm / JAX |", "|---|---|---|---|"]

@@ -1,0 +1,305 @@
+r"""The spectrum of the empirical NTK through the matrix-free operator (Eq. 12–14).
+
+The Gram of the empirical NTK on N particles is the (N·D) × (N·D) symmetric positive
+semi-definite matrix K with blocks K[(i, ·), (j, ·)] = k_{g_θ}(z_i, z_j) (D × D): row index
+particle × output. Its product with a field V (N, D) is :func:`~ipm.ntk.ntk_operator`,
+A_θ(V)(z_i) = Σ_j k_{g_θ}(z_i, z_j) V_j (Eq. 14 with the sum in place of the mean), one vjp and
+one jvp, so its top eigenpairs, trace and Frobenius norm are available at sizes where K itself
+(N²D² numbers) cannot be held.
+
+``ntk_eigs``        the k largest eigenpairs: block Krylov with thick restarts (iterative) or
+                    ``torch.linalg.eigh`` of the materialised Gram (dense, small N·D)
+``ntk_trace_estimate``, ``ntk_frobenius_estimate``
+                    Hutchinson estimates of tr K and ‖K‖_F with their standard errors
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from ._common import check_latents, param_dict
+from .operator import ntk_operator
+
+__all__ = [
+    "Estimate",
+    "NTKEigs",
+    "gram_operator",
+    "ntk_eigs",
+    "ntk_frobenius_estimate",
+    "ntk_trace_estimate",
+]
+
+#: N·D up to which ``method="auto"`` materialises the Gram and calls ``eigh``
+DENSE_MAX = 2048
+
+
+@dataclass(frozen=True)
+class NTKEigs:
+    """The k largest eigenpairs of the NTK Gram.
+
+    Attributes:
+        values: (k,) eigenvalues, descending, float64.
+        vectors: (k, N, D) orthonormal eigenvectors (as (k, N·D) rows), float64.
+        residuals: (k,) ‖K u − λ u‖ of each pair, relative to the largest eigenvalue.
+        products: operator products K v used (for ``dense``: 0, the Gram was materialised).
+        restarts: Krylov restarts (``dense``: 0).
+        converged: every residual is within the tolerance (``dense``: True).
+    """
+
+    values: Tensor
+    vectors: Tensor
+    residuals: Tensor
+    products: int
+    restarts: int
+    converged: bool
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A Monte-Carlo estimate: the value, its standard error and the number of probes."""
+
+    value: float
+    stderr: float
+    samples: int
+
+
+def gram_operator(
+    model: nn.Module,
+    z: Tensor,
+    *,
+    params: dict[str, Tensor] | None = None,
+    chunk_size: int | None = None,
+) -> Callable[[Tensor], Tensor]:
+    """``apply(V)``: the Gram K applied to each of b fields V (b, N, D), in the model's dtype."""
+
+    def apply(v: Tensor) -> Tensor:
+        return torch.stack(
+            [ntk_operator(model, z, vi, params=params, chunk_size=chunk_size) for vi in v]
+        )
+
+    return apply
+
+
+def _sizes(model: nn.Module, z: Tensor, params) -> tuple[int, int, Tensor]:
+    p = param_dict(model, params)
+    ref = next(iter(p.values()))
+    z = check_latents(z, "z", ref)
+    with torch.no_grad():
+        d = model(z[:1]).reshape(1, -1).shape[1]
+    return z.shape[0], d, ref
+
+
+def _dense_gram(model: nn.Module, z: Tensor, params) -> Tensor:
+    from . import empirical_ntk
+
+    k = empirical_ntk(model, z, params=params).to(torch.float64)  # (N, N, D, D)
+    n, _, d, _ = k.shape
+    return k.permute(0, 2, 1, 3).reshape(n * d, n * d)
+
+
+def _rayleigh_ritz(q: Tensor, aq: Tensor) -> tuple[Tensor, Tensor]:
+    """Eigenpairs (descending) of the projection Qᵀ A Q, with A Q given."""
+    h = q.T @ aq
+    theta, s = torch.linalg.eigh((h + h.T) / 2)
+    return theta.flip(0), s.flip(1)
+
+
+def _orthonormal_block(w: Tensor, basis: Tensor | None, gen: torch.Generator) -> Tensor:
+    """The columns of w orthonormalised against ``basis`` and each other (two Gram–Schmidt
+    passes, float64); a column that vanishes (the Krylov space has closed) is replaced by a
+    random direction orthogonal to everything kept."""
+    for _ in range(2):
+        if basis is not None:
+            w = w - basis @ (basis.T @ w)
+        q, r = torch.linalg.qr(w)
+        w = q
+    scale = r.diagonal().abs()
+    weak = scale <= 1e-10 * max(float(scale.max()), 1e-300)
+    if bool(weak.any()):
+        fresh = torch.randn(w.shape[0], int(weak.sum()), dtype=w.dtype, generator=gen)
+        keep = torch.cat([basis, w[:, ~weak]], 1) if basis is not None else w[:, ~weak]
+        for _ in range(2):
+            fresh = fresh - keep @ (keep.T @ fresh)
+            fresh = torch.linalg.qr(fresh)[0]
+        w = torch.cat([w[:, ~weak], fresh], 1)
+    return w
+
+
+def ntk_eigs(
+    model: nn.Module,
+    z: Tensor,
+    k: int,
+    *,
+    params: dict[str, Tensor] | None = None,
+    method: str = "auto",
+    block: int | None = None,
+    krylov_blocks: int = 4,
+    tol: float = 1e-10,
+    max_restarts: int = 200,
+    seed: int = 0,
+    chunk_size: int | None = None,
+    progress: bool = False,
+) -> NTKEigs:
+    r"""The k largest eigenpairs of the empirical NTK's Gram K (N·D × N·D), K u = λ u.
+
+    ``method="iterative"`` never materialises K: block Krylov with thick restarts. From an
+    orthonormal block X of b columns it builds Q = [X, KX, K²X, …] (``krylov_blocks`` blocks,
+    each orthonormalised against all before in float64, twice), takes the Ritz pairs of QᵀKQ
+    from the stored products KQ (no extra product), and restarts from the b leading Ritz vectors
+    and their products. It stops when every one of the k residuals ‖K u − θ u‖ is at most
+    ``tol`` times the largest Ritz value θ_1; then each eigenvalue is within that residual of an
+    eigenvalue of K (Weyl) and each eigenvector's angle to its eigenspace is at most the residual
+    over the gap to the rest of the spectrum (Davis–Kahan). Products are applied in the model's
+    dtype; the basis and Ritz problem are float64, so the attainable tolerance is the model
+    dtype's rounding (about 1e-7 in float32, 1e-15 in float64) relative to θ_1.
+
+    ``method="dense"`` materialises K (:func:`~ipm.ntk.empirical_ntk`) and calls
+    ``torch.linalg.eigh`` in float64; ``"auto"`` takes it when N·D ≤ :data:`DENSE_MAX`.
+
+    Args:
+        model: the generator g_θ; its output is flattened to D values per particle.
+        z: (N, ...) latents.
+        k: how many eigenpairs, 1 ≤ k ≤ N·D.
+        params: parameters θ to evaluate at (default: the model's own), e.g. a frozen θ_0.
+        method: ``"auto"``, ``"iterative"`` or ``"dense"``.
+        block: Krylov block width b ≥ k (default k + max(4, k // 2)); a cluster of eigenvalues
+            wider than b − k around λ_k slows convergence.
+        krylov_blocks: blocks per restart (≥ 2); the products per restart are
+            b·(krylov_blocks − 1).
+        tol: relative residual at which the pairs count as converged.
+        max_restarts: restarts before giving up (the result then has ``converged=False``).
+        seed: the seed of the starting block.
+        chunk_size: particles per vjp/jvp call of the operator's generic path.
+        progress: a tqdm bar over restarts showing the largest residual.
+
+    Returns:
+        :class:`NTKEigs` with values (k,) descending and vectors (k, N, D), both float64.
+    """
+    n_part, d, ref = _sizes(model, z, params)
+    n = n_part * d
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n:
+        raise ValueError(f"k: expected an integer in [1, N·D = {n}], got {k!r}")
+    if method not in ("auto", "iterative", "dense"):
+        raise ValueError(f"method: expected 'auto', 'iterative' or 'dense', got {method!r}")
+    if method == "dense" or (method == "auto" and n <= DENSE_MAX):
+        gram = _dense_gram(model, z, params)
+        values, vectors = torch.linalg.eigh(gram)
+        values, vectors = values.flip(0)[:k], vectors.flip(1)[:, :k]
+        res = (gram @ vectors - vectors * values).norm(dim=0) / values[0].abs().clamp_min(1e-300)
+        return NTKEigs(values, vectors.T.reshape(k, n_part, d), res, 0, 0, True)
+    b = block if block is not None else k + max(4, k // 2)
+    b = min(b, n)
+    if isinstance(b, bool) or not isinstance(b, int) or b < k:
+        raise ValueError(f"block: expected an integer >= k = {k}, got {block!r}")
+    if isinstance(krylov_blocks, bool) or not isinstance(krylov_blocks, int) or krylov_blocks < 2:
+        raise ValueError(f"krylov_blocks: expected an integer >= 2, got {krylov_blocks!r}")
+    if not tol > 0:
+        raise ValueError(f"tol: expected a positive number, got {tol!r}")
+    m = max(2, min(krylov_blocks, n // b))  # the basis cannot exceed n columns
+    apply = gram_operator(model, z, params=params, chunk_size=chunk_size)
+
+    def product(cols: Tensor) -> Tensor:  # (n, c) float64 -> (n, c) float64
+        v = cols.T.reshape(-1, n_part, d).to(ref.dtype)
+        return apply(v).reshape(cols.shape[1], n).T.to(torch.float64)
+
+    gen = torch.Generator().manual_seed(seed)
+    x = _orthonormal_block(torch.randn(n, b, dtype=torch.float64, generator=gen), None, gen)
+    ax = product(x)
+    products = b
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=max_restarts, desc=f"ntk_eigs k={k}", disable=not progress, leave=False)
+    restarts, converged = 0, False
+    try:
+        while True:
+            qs, aqs = [x], [ax]
+            for _ in range(m - 1):
+                w = _orthonormal_block(aqs[-1], torch.cat(qs, 1), gen)
+                qs.append(w)
+                aqs.append(product(w))
+                products += w.shape[1]
+            q, aq = torch.cat(qs, 1), torch.cat(aqs, 1)
+            theta, s = _rayleigh_ritz(q, aq)
+            x, ax = q @ s[:, :b], aq @ s[:, :b]
+            top = max(float(theta[0].abs()), 1e-300)
+            res = (ax[:, :k] - x[:, :k] * theta[:k]).norm(dim=0) / top
+            worst = float(res.max())
+            bar.set_postfix(residual=f"{worst:.2e}", products=products, refresh=False)
+            if worst <= tol:
+                converged = True
+                break
+            if restarts >= max_restarts:
+                break
+            restarts += 1
+            bar.update(1)
+            # the Ritz vectors are orthonormal up to rounding: re-orthonormalise, keep KX in step
+            x, r = torch.linalg.qr(x)
+            ax = torch.linalg.solve_triangular(r, ax, upper=True, left=False)
+    finally:
+        bar.close()
+    vectors = x[:, :k].T.reshape(k, n_part, d)
+    return NTKEigs(theta[:k].clone(), vectors, res, products, restarts, converged)
+
+
+def _probes(n_part: int, d: int, samples: int, seed: int, dtype) -> Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    signs = torch.randint(0, 2, (samples, n_part, d), generator=gen).to(dtype)
+    return 2 * signs - 1  # Rademacher
+
+
+def _mean_and_stderr(x: Tensor) -> tuple[float, float]:
+    m = x.numel()
+    return float(x.mean()), float(x.std(unbiased=True) / math.sqrt(m)) if m > 1 else math.inf
+
+
+def _check_samples(samples: int) -> None:
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
+        raise ValueError(
+            f"samples: expected an integer >= 2 (for a standard error), got {samples!r}"
+        )
+
+
+def ntk_trace_estimate(
+    model: nn.Module,
+    z: Tensor,
+    samples: int = 32,
+    *,
+    params: dict[str, Tensor] | None = None,
+    seed: int = 0,
+) -> Estimate:
+    """Hutchinson's estimate of tr K = Σ_i tr k_{g_θ}(z_i, z_i): the mean of vᵀKv over
+    Rademacher probes v (N, D), unbiased, with variance 2(‖K‖_F² − Σ_a K_aa²)/samples; the
+    standard error is the probes' sample standard deviation over √samples."""
+    _check_samples(samples)
+    n_part, d, ref = _sizes(model, z, params)
+    apply = gram_operator(model, z, params=params)
+    v = _probes(n_part, d, samples, seed, ref.dtype)
+    quad = torch.stack([(vi * apply(vi[None])[0]).sum() for vi in v]).to(torch.float64)
+    value, se = _mean_and_stderr(quad)
+    return Estimate(value, se, samples)
+
+
+def ntk_frobenius_estimate(
+    model: nn.Module,
+    z: Tensor,
+    samples: int = 32,
+    *,
+    params: dict[str, Tensor] | None = None,
+    seed: int = 0,
+) -> Estimate:
+    """Hutchinson's estimate of ‖K‖_F = (tr K²)^{1/2}: ‖K v‖² over Rademacher probes v has mean
+    ‖K‖_F²; the value is the square root of its mean and the standard error follows by the delta
+    method, se(‖K‖_F²) / (2‖K‖_F)."""
+    _check_samples(samples)
+    n_part, d, ref = _sizes(model, z, params)
+    apply = gram_operator(model, z, params=params)
+    v = _probes(n_part, d, samples, seed, ref.dtype)
+    sq = torch.stack([apply(vi[None])[0].pow(2).sum() for vi in v]).to(torch.float64)
+    mean, se = _mean_and_stderr(sq)
+    root = math.sqrt(max(mean, 0.0))
+    return Estimate(root, se / (2 * root) if root > 0 else math.inf, samples)
