@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from ._common import check_latents, param_dict
+from .kernel import empirical_ntk
 from .operator import ntk_operator
 
 __all__ = [
@@ -95,8 +96,6 @@ def _sizes(model: nn.Module, z: Tensor, params) -> tuple[int, int, Tensor]:
 
 
 def _dense_gram(model: nn.Module, z: Tensor, params) -> Tensor:
-    from . import empirical_ntk
-
     k = empirical_ntk(model, z, params=params).to(torch.float64)  # (N, N, D, D)
     n, _, d, _ = k.shape
     return k.permute(0, 2, 1, 3).reshape(n * d, n * d)
