@@ -1,14 +1,15 @@
 """Benchmarks of ``ipm``, one module each, run from the repository root as
-``OMP_WAIT_POLICY=PASSIVE python -m benchmarks.<name> --json docs/benchmarks/<name>.json``:
+``OMP_WAIT_POLICY=PASSIVEpython -m benchmarks.<name> --json docs/benchmarks/<name>.json``:
 
-==========  ==========================================================================
-``ntk``     the empirical NTK's methods and the matrix-free operator: time and peak memory
-``ntk_jax`` the JAX anchor of the operator on the same models (in an environment with JAX)
-``flows``   chunked kernel sums: one squared-MMD flow step at scale
-``nets``    seconds per training step of ipm's networks against reference implementations
-``models``  seconds per training step of the Gaussians models, side by side
-``data``    loader throughput: images per second drawn from an image data set
-==========  ==========================================================================
+============ ==========================================================================
+``ntk``      the empirical NTK's methods and the matrix-free operator: time and peak memory
+``ntk_eigs`` the top eigenpairs of an image generator's NTK: ipm against ARPACK
+``ntk_jax``  the JAX anchor of the operator on the same models (in an environment with JAX)
+``flows``    chunked kernel sums: one squared-MMD flow step at scale
+``nets``     seconds per training step of ipm's networks against reference implementations
+``models``   seconds per training step of the Gaussians models, side by side
+``data``     loader throughput: images per second drawn from an image data set
+============ ==========================================================================
 
 Each configuration that measures memory runs in a fresh process; timings are medians after a
 warm-up. ``python -m benchmarks`` writes ``docs/benchmarks.md`` from the JSON files.

@@ -7,7 +7,7 @@ A_θ(V)(z_i) = Σ_j k_{g_θ}(z_i, z_j) V_j (Eq. 14 with the sum in place of the 
 one jvp, so its top eigenpairs, trace and Frobenius norm are available at sizes where K itself
 (N²D² numbers) cannot be held.
 
-``ntk_eigs``        the k largest eigenpairs: block Krylov with thick restarts (iterative) or
+``ntk_eigs``        the k largest eigenpairs: thick-restart (Krylov–Schur) Lanczos (iterative) or
                     ``torch.linalg.eigh`` of the materialised Gram (dense, small N·D)
 ``ntk_trace_estimate``, ``ntk_frobenius_estimate``
                     Hutchinson estimates of tr K and ‖K‖_F with their standard errors
@@ -136,26 +136,35 @@ def ntk_eigs(
     *,
     params: dict[str, Tensor] | None = None,
     method: str = "auto",
-    block: int | None = None,
-    krylov_blocks: int = 4,
+    block: int = 1,
+    basis: int | None = None,
+    keep: int | None = None,
     tol: float = 1e-10,
-    max_restarts: int = 200,
+    max_restarts: int = 500,
     seed: int = 0,
     chunk_size: int | None = None,
     progress: bool = False,
 ) -> NTKEigs:
     r"""The k largest eigenpairs of the empirical NTK's Gram K (N·D × N·D), K u = λ u.
 
-    ``method="iterative"`` never materialises K: block Krylov with thick restarts. From an
-    orthonormal block X of b columns it builds Q = [X, KX, K²X, …] (``krylov_blocks`` blocks,
-    each orthonormalised against all before in float64, twice), takes the Ritz pairs of QᵀKQ
-    from the stored products KQ (no extra product), and restarts from the b leading Ritz vectors
-    and their products. It stops when every one of the k residuals ‖K u − θ u‖ is at most
-    ``tol`` times the largest Ritz value θ_1; then each eigenvalue is within that residual of an
-    eigenvalue of K (Weyl) and each eigenvector's angle to its eigenspace is at most the residual
-    over the gap to the rest of the spectrum (Davis–Kahan). Products are applied in the model's
-    dtype; the basis and Ritz problem are float64, so the attainable tolerance is the model
-    dtype's rounding (about 1e-7 in float32, 1e-15 in float64) relative to θ_1.
+    ``method="iterative"`` never materialises K: a thick-restart (Krylov–Schur) Lanczos method,
+    in blocks of ``block`` columns. The basis Q grows from a random block, each new block being
+    the products of the last one orthonormalised against all of Q (float64, twice), until it
+    holds ``basis`` columns; the Ritz pairs of QᵀKQ come from the stored products KQ (no extra
+    product). If the top k are not yet converged, Q restarts from the ``keep`` leading Ritz
+    vectors, their products and the next Krylov block (the residual directions, orthogonal to
+    Q), and grows again. It stops when every one of the k residuals ‖K u − θ u‖ is at most
+    ``tol`` times the largest Ritz value θ_1; then each eigenvalue is within that residual of
+    an eigenvalue of K (Weyl) and each eigenvector's angle to its eigenspace is at most the
+    residual over the gap to the rest of the spectrum (Davis–Kahan). Products are applied in
+    the model's dtype; the basis and Ritz problem are float64, so the attainable tolerance is
+    the model dtype's rounding (about 1e-7 in float32, 1e-15 in float64) relative to θ_1.
+
+    Every product is one vjp and one jvp of the generator (:func:`gram_operator`), a block of
+    them costing the same per column, so the single-vector recurrence (``block=1``, the
+    default, as in ARPACK) reaches a given polynomial degree in the fewest products; a block
+    of b columns resolves an eigenvalue of multiplicity up to b, which one vector finds only
+    through rounding.
 
     ``method="dense"`` materialises K (:func:`~ipm.ntk.empirical_ntk`) and calls
     ``torch.linalg.eigh`` in float64; ``"auto"`` takes it when N·D ≤ :data:`DENSE_MAX`.
@@ -166,10 +175,10 @@ def ntk_eigs(
         k: how many eigenpairs, 1 ≤ k ≤ N·D.
         params: parameters θ to evaluate at (default: the model's own), e.g. a frozen θ_0.
         method: ``"auto"``, ``"iterative"`` or ``"dense"``.
-        block: Krylov block width b ≥ k (default k + max(4, k // 2)); a cluster of eigenvalues
-            wider than b − k around λ_k slows convergence.
-        krylov_blocks: blocks per restart (≥ 2); the products per restart are
-            b·(krylov_blocks − 1).
+        block: columns added to the basis per step, ≥ 1.
+        basis: the largest basis, > k (default max(2k + 1, 20), ARPACK's, at most N·D).
+        keep: Ritz vectors kept at a restart, k ≤ keep < basis (default halfway between k and
+            ``basis``); each restart then costs basis − keep products.
         tol: relative residual at which the pairs count as converged.
         max_restarts: restarts before giving up (the result then has ``converged=False``).
         seed: the seed of the starting block.
@@ -191,15 +200,9 @@ def ntk_eigs(
         values, vectors = values.flip(0)[:k], vectors.flip(1)[:, :k]
         res = (gram @ vectors - vectors * values).norm(dim=0) / values[0].abs().clamp_min(1e-300)
         return NTKEigs(values, vectors.T.reshape(k, n_part, d), res, 0, 0, True)
-    b = block if block is not None else k + max(4, k // 2)
-    b = min(b, n)
-    if isinstance(b, bool) or not isinstance(b, int) or b < k:
-        raise ValueError(f"block: expected an integer >= k = {k}, got {block!r}")
-    if isinstance(krylov_blocks, bool) or not isinstance(krylov_blocks, int) or krylov_blocks < 2:
-        raise ValueError(f"krylov_blocks: expected an integer >= 2, got {krylov_blocks!r}")
+    m, p, b = _krylov_sizes(n, k, block, basis, keep)
     if not tol > 0:
         raise ValueError(f"tol: expected a positive number, got {tol!r}")
-    m = max(2, min(krylov_blocks, n // b))  # the basis cannot exceed n columns
     apply = gram_operator(model, z, params=params, chunk_size=chunk_size)
 
     def product(cols: Tensor) -> Tensor:  # (n, c) float64 -> (n, c) float64
@@ -207,8 +210,8 @@ def ntk_eigs(
         return apply(v).reshape(cols.shape[1], n).T.to(torch.float64)
 
     gen = torch.Generator().manual_seed(seed)
-    x = _orthonormal_block(torch.randn(n, b, dtype=torch.float64, generator=gen), None, gen)
-    ax = product(x)
+    q = _orthonormal_block(torch.randn(n, b, dtype=torch.float64, generator=gen), None, gen)
+    aq = product(q)
     products = b
     from tqdm.auto import tqdm
 
@@ -216,17 +219,14 @@ def ntk_eigs(
     restarts, converged = 0, False
     try:
         while True:
-            qs, aqs = [x], [ax]
-            for _ in range(m - 1):
-                w = _orthonormal_block(aqs[-1], torch.cat(qs, 1), gen)
-                qs.append(w)
-                aqs.append(product(w))
+            while q.shape[1] < m:
+                w = _orthonormal_block(aq[:, -b:], q, gen)[:, : m - q.shape[1]]
+                q, aq = torch.cat([q, w], 1), torch.cat([aq, product(w)], 1)
                 products += w.shape[1]
-            q, aq = torch.cat(qs, 1), torch.cat(aqs, 1)
             theta, s = _rayleigh_ritz(q, aq)
-            x, ax = q @ s[:, :b], aq @ s[:, :b]
             top = max(float(theta[0].abs()), 1e-300)
-            res = (ax[:, :k] - x[:, :k] * theta[:k]).norm(dim=0) / top
+            x, ax = q @ s[:, :k], aq @ s[:, :k]
+            res = (ax - x * theta[:k]).norm(dim=0) / top
             worst = float(res.max())
             bar.set_postfix(residual=f"{worst:.2e}", products=products, refresh=False)
             if worst <= tol:
@@ -236,13 +236,31 @@ def ntk_eigs(
                 break
             restarts += 1
             bar.update(1)
-            # the Ritz vectors are orthonormal up to rounding: re-orthonormalise, keep KX in step
-            x, r = torch.linalg.qr(x)
-            ax = torch.linalg.solve_triangular(r, ax, upper=True, left=False)
+            # the next Krylov block, orthogonal to all of Q, continues the kept Ritz space
+            w = _orthonormal_block(aq[:, -b:], q, gen)[:, : m - p]
+            # the Ritz vectors are orthonormal up to rounding: re-orthonormalise, keep KQ in step
+            q, r = torch.linalg.qr(q @ s[:, :p])
+            aq = torch.linalg.solve_triangular(r, aq @ s[:, :p], upper=True, left=False)
+            w = _orthonormal_block(w, q, gen)
+            q, aq = torch.cat([q, w], 1), torch.cat([aq, product(w)], 1)
+            products += w.shape[1]
     finally:
         bar.close()
-    vectors = x[:, :k].T.reshape(k, n_part, d)
+    vectors = x.T.reshape(k, n_part, d)
     return NTKEigs(theta[:k].clone(), vectors, res, products, restarts, converged)
+
+
+def _krylov_sizes(n: int, k: int, block, basis, keep) -> tuple[int, int, int]:
+    """Validated (basis, keep, block) of the Krylov–Schur iteration for an n × n Gram."""
+    if isinstance(block, bool) or not isinstance(block, int) or not 1 <= block <= n:
+        raise ValueError(f"block: expected an integer in [1, N·D = {n}], got {block!r}")
+    m = min(n, max(2 * k + 1, 20)) if basis is None else basis
+    if isinstance(m, bool) or not isinstance(m, int) or not k < m <= n:
+        raise ValueError(f"basis: expected an integer in ({k}, N·D = {n}] (above k), got {basis!r}")
+    p = (k + m) // 2 if keep is None else keep
+    if isinstance(p, bool) or not isinstance(p, int) or not k <= p < m:
+        raise ValueError(f"keep: expected an integer in [k = {k}, basis = {m}), got {keep!r}")
+    return m, p, min(block, m - p)
 
 
 def _probes(n_part: int, d: int, samples: int, seed: int, dtype) -> Tensor:

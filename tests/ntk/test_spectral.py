@@ -1,6 +1,8 @@
 """The NTK's spectrum through the operator (:mod:`ipm.ntk.spectral`) and the measures built on it
 (:mod:`ipm.ntk.measures`), against the materialised Gram in float64."""
 
+import copy
+
 import pytest
 import torch
 
@@ -67,6 +69,31 @@ def test_iterative_eigenpairs_equal_dense_eigh_to_1e8_and_their_eigenspace_to_1e
         assert _sin_largest_angle(dense.vectors.reshape(k, -1).T, vec[:, :k]) <= 1e-10
 
 
+class Twin(torch.nn.Module):
+    """Two equal copies of a generator side by side: the Gram is block-diagonal with two equal
+    blocks, so every eigenvalue has multiplicity two."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.a, self.b = net, copy.deepcopy(net)
+
+    def forward(self, z):
+        return torch.cat([self.a(z), self.b(z)], 1)
+
+
+def test_a_block_of_two_resolves_eigenvalues_of_multiplicity_two():
+    model, z = _family("mlp", 512)
+    twin = Twin(model)
+    lam = torch.linalg.eigvalsh(_gram(model, z)).flip(0)
+    out = ntk_eigs(twin, z, 6, method="iterative", block=2, tol=1e-11)
+    assert out.converged
+    want = lam[:3].repeat_interleave(2)
+    assert float(((out.values - want).abs() / want).max()) <= 1e-8
+    # one vector's Krylov space sees each double eigenvalue once (up to rounding)
+    single = ntk_eigs(twin, z, 2, method="iterative", block=1, tol=1e-11)
+    assert float((single.values[1] - lam[0]).abs() / lam[0]) > 1e-3
+
+
 def test_a_loose_tolerance_stops_early_and_a_short_budget_says_unconverged():
     model, z = _family("mlp", 1024)
     tight = ntk_eigs(model, z, 6, method="iterative", tol=1e-12)
@@ -128,8 +155,12 @@ def test_bad_arguments_are_named():
         ntk_eigs(model, z, 65)
     with pytest.raises(ValueError, match="method: expected 'auto'"):
         ntk_eigs(model, z, 2, method="lanczos")
-    with pytest.raises(ValueError, match="block: expected an integer >= k = 5"):
-        ntk_eigs(model, z, 5, method="iterative", block=3)
+    with pytest.raises(ValueError, match=r"block: expected an integer in \[1, N·D = 64\], got 0"):
+        ntk_eigs(model, z, 5, method="iterative", block=0)
+    with pytest.raises(ValueError, match=r"basis: expected an integer in \(5, N·D = 64\]"):
+        ntk_eigs(model, z, 5, method="iterative", basis=5)
+    with pytest.raises(ValueError, match=r"keep: expected an integer in \[k = 5, basis = 20\)"):
+        ntk_eigs(model, z, 5, method="iterative", keep=20)
     with pytest.raises(ValueError, match="samples: expected an integer >= 2"):
         ntk_trace_estimate(model, z, samples=1)
     top = ntk_eigs(model, z, 3)
