@@ -1,11 +1,12 @@
 """The validation suite: the quick run passes, and every check fails when its property is broken."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from ipm.flows import ForwardKL, GaussianFitScore
-from ipm.ntk import ntk_operator
+from ipm.ntk import ntk_eigs, ntk_operator
 from validation import CHECKS
 from validation.runner import main
 
@@ -14,9 +15,21 @@ def _wrong_operator(*args, **kwargs):
     return 1.05 * ntk_operator(*args, **kwargs)
 
 
+def _wrong_eigenvalues(*args, **kwargs):
+    out = ntk_eigs(*args, **kwargs)
+    return replace(out, values=1.05 * out.values)
+
+
+def _not_the_top_pairs(model, z, k, **kwargs):
+    """True eigenpairs, but the 2nd to (k+1)-th: the top one is missed."""
+    out = ntk_eigs(model, z, k + 1, **kwargs)
+    return replace(out, values=out.values[1:], vectors=out.vectors[1:], residuals=out.residuals[1:])
+
+
 BROKEN = {
     "intpm_delta_kernel": {"operator": _wrong_operator},
     "stein_ntk": {"operator": _wrong_operator},
+    "ntk_spectrum": {"eigs": _wrong_eigenvalues},
     "ntk_width": {"lr_power": 1.0},
     "fokker_planck": {"sde_drift_scale": 1.3},
     "wasserstein_ou": {
@@ -51,6 +64,13 @@ def test_check_fails_when_property_is_broken(name):
     assert not res.passed, (
         f"{name} passed with a broken ingredient: {res.measured} vs {res.tolerance}"
     )
+
+
+def test_the_spectrum_check_fails_when_the_top_eigenpair_is_missed():
+    # true eigenpairs, so (a) holds; the bracket of (b) does not
+    res = CHECKS["ntk_spectrum"].run(quick=True, seed=0, eigs=_not_the_top_pairs)
+    assert res.details["(a) rel. error at η = 1e-4"] <= 1e-3
+    assert not res.passed and res.measured > 10 * res.tolerance
 
 
 def test_runner_rejects_unknown_check_and_unwritable_output(tmp_path, capsys):
