@@ -1,24 +1,41 @@
-"""How far the generator's NTK moves while a GAN (or Score GAN) trains, against width.
+"""How far the generator's NTK moves while a GAN (or Score GAN) trains, and what that changes in
+the fields it can follow, against width and over seeds.
 
-    OMP_WAIT_POLICY=PASSIVE python -m experiments.ntk_drift [--quick] [--mnist] \
-        [--score-gan-edm runs/gaussians/edm] [--out docs/results/ntk_drift] [--runs runs/ntk_drift]
+    OMP_WAIT_POLICY=PASSIVE python -m experiments.ntk_drift [--quick] [--mnist] [--score-gan] \
+        [--score-gan-edm RUN] [--seeds 0 1 2] [--jobs 2] [--out docs/results/ntk_drift] \
+        [--runs runs/ntk_drift]
 
 Eq. 18 treats the generator's NTK k_{g_θ} as fixed over a step; the Int-PM view (Finding 3) is
-exact when it is constant along training, as in the infinite-width (lazy) limit. This measures
-it. For each setting and generator width, the config trains with
-``model.generator.width=w`` and ``train.keep_every=K`` (a run that exists is resumed, not
-repeated); then, for every kept checkpoint θ_t (step 0 included), the *exact* empirical NTK
-K_t = ∇_θ g_θt(Z)ᵀ ∇_θ g_θt(Z) (:func:`ipm.ntk.empirical_ntk`, float64, BatchNorm in eval
-mode) on a fixed probe set Z gives the relative drift ‖K_t − K_0‖_F / ‖K_0‖_F.
+exact when it is constant along training, as in the infinite-width (lazy) limit, and under
+Eq. 13–14 the generator moves its particles along K ∇h, so it follows the part of the flow's
+field that the kernel's leading eigenspace holds. For each setting, generator width and seed,
+the config trains with ``model.generator.width=w`` and ``train.keep_every=K`` (a run that
+exists is resumed, not repeated); then, for every kept checkpoint θ_t (step 0 included), on
+fixed probe latents:
 
-Settings: ``gaussians-gan`` (the paper's 2-D GAN config, MLP generator, full NTK on 64 probes ×
-2 outputs); ``gaussians-score_gan`` with ``--score-gan-edm`` (the Score GAN config, its data score
-from that EDM run); ``mnist-gan`` with ``--mnist`` or in full mode (the MNIST-cpu DCGAN; the
-exact NTK block of 16 fixed pixels × 8 probes, as the full 1024-output kernel does not fit).
+- the relative drift ‖K_t − K_0‖_F / ‖K_0‖_F of the *exact* empirical NTK
+  (:func:`ipm.ntk.empirical_ntk`, float64, BatchNorm in eval mode) on a probe block;
+- the top-k eigenvalues of K_t's Gram over N probes × all D outputs
+  (:func:`ipm.ntk.ntk_eigs`: dense ``eigh`` where N·D is small, else the matrix-free
+  iterative path in float32 to a relative residual of 1e-5; on MNIST N·D = 256 × 1,024);
+- the centred alignment of K_t with K_0 (:func:`ipm.ntk.kernel_alignment`: exact from the
+  Grams where they are small, else between the rank-k truncations);
+- the followable share of the model's training field at θ_t, ∇h(g_θt(z)) with the
+  discriminator (GAN) or score network (Score GAN, at σ_min) of that checkpoint
+  (:func:`ipm.ntk.followable_share`): the part of the flow the leading eigenspace holds;
+- the effective rank of the top-k spectrum (:func:`ipm.ntk.effective_rank`).
 
-Writes ``ntk_drift.json``, ``README.md`` (a table) and ``ntk_drift.png`` (drift against step
-per width; final drift against width) into ``--out``. ``--quick`` trains two small widths for a
-few hundred steps (CPU, minutes).
+Settings: ``gaussians-gan`` (the paper's 2-D GAN config, MLP generator); ``gaussians-score_gan``
+with ``--score-gan`` or in full mode (its data score from an EDM run trained here, or
+``--score-gan-edm``); ``mnist-gan`` with ``--mnist`` or in full mode (the MNIST-cpu DCGAN; the
+Frobenius drift on the exact block of 16 fixed pixels × 8 probes, the spectrum on 256 probes
+× 1,024 pixels). Widths are compared over seeds: medians with their range, and Spearman's rank
+correlation of the final values with width over all runs.
+
+Writes ``ntk_drift.json``, ``README.md`` (tables) and ``ntk_drift.png`` (per setting: drift,
+alignment with K_0 and followable share against step, and the spectra at the first and last
+checkpoint, per width) into ``--out``. ``--quick`` trains two small widths for a few hundred
+steps on one seed (CPU, minutes).
 """
 
 from __future__ import annotations
@@ -29,12 +46,16 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from experiments import CONFIGS, ROOT
 from ipm.engine import ensure_run
 from ipm.report import Report, rerender
+
+#: the eigenpairs per checkpoint
+TOP_K = 16
 
 
 @dataclass(frozen=True)
@@ -44,8 +65,9 @@ class Setting:
     widths: tuple[int, ...]
     steps: int
     keep: int
-    probes: int
-    pixels: int = 0  # > 0: the NTK block of this many fixed output coordinates
+    probes: int  # latents of the Frobenius-drift block
+    pixels: int = 0  # > 0: that block holds this many fixed output coordinates
+    spectral_probes: int = 0  # latents of the spectrum (all outputs); 0: ``probes``
     extra: tuple[str, ...] = ()
 
 
@@ -54,30 +76,31 @@ def settings(quick: bool, mnist: bool, edm: str | None) -> list[Setting]:
     out = [
         Setting("gaussians-gan", f"{g}/gan.yaml", (32, 128), 200, 50, 16)
         if quick
-        else Setting("gaussians-gan", f"{g}/gan.yaml", (64, 128, 256, 512, 1024), 1900, 100, 64)
+        else Setting("gaussians-gan", f"{g}/gan.yaml", (64, 256, 1024), 1900, 100, 64)
     ]
     if edm:
         sg = (f"model.edm_checkpoint={edm}",)
         out.append(
-            Setting("gaussians-score_gan", f"{g}/score_gan.yaml", (32, 128), 100, 25, 16, 0, sg)
+            Setting("gaussians-score_gan", f"{g}/score_gan.yaml", (32, 128), 100, 25, 16, 0, 0, sg)
             if quick
             else Setting(
                 "gaussians-score_gan",
                 f"{g}/score_gan.yaml",
-                (64, 256),
+                (64, 256, 1024),
                 1000,
                 100,
                 64,
                 0,
+                0,
                 sg,
-            )
+            )  # fmt: skip
         )
     if mnist or not quick:
         m = CONFIGS / "mnist-cpu/gan.yaml"
         out.append(
-            Setting("mnist-gan", m, (8, 16), 40, 20, 4, 16)
+            Setting("mnist-gan", m, (8, 16), 40, 20, 4, 16, 8)
             if quick
-            else Setting("mnist-gan", m, (8, 16, 32), 1000, 100, 8, 16)
+            else Setting("mnist-gan", m, (8, 16, 32), 1000, 250, 8, 16, 256)
         )
     return out
 
@@ -94,6 +117,14 @@ class OutputSubset(nn.Module):
         return self.net(z)[:, self.idx]
 
 
+def score_gan_edm(quick: bool, runs: Path, threads: int) -> str:
+    """An EDM of the Gaussians for the Score GAN's data score, trained here (quick: briefly)."""
+    overrides = [f"train.threads={threads}", "eval.animation=false"]
+    if quick:
+        overrides += ["train.steps=300", "train.checkpoint_every=300", "model.net.width=64"]
+    return str(ensure_run(CONFIGS / "gaussians/edm.yaml", overrides, runs / "gaussians-edm"))
+
+
 def train_run(s: Setting, width: int, runs: Path, seed: int, threads: int) -> Path:
     overrides = [
         f"model.generator.width={width}",
@@ -105,47 +136,125 @@ def train_run(s: Setting, width: int, runs: Path, seed: int, threads: int) -> Pa
         "eval.animation=false",
         *s.extra,
     ]
-    return ensure_run(s.config, overrides, runs / f"{s.name}_w{width}")
+    return ensure_run(s.config, overrides, runs / f"{s.name}_w{width}_s{seed}")
+
+
+def _load(ck: Path):
+    """(config, model with its training field, float64 eval generator) of a checkpoint."""
+    from ipm.engine import load_run
+    from ipm.engine.trainer import load_data_score
+
+    cfg, model, payload = load_run(ck, use_ema=False, accelerate=False)
+    if "data_score" in getattr(model, "inputs", ()):
+        model.data_score = load_data_score(cfg.model.edm_checkpoint, model.shape)
+    gen = copy.deepcopy(model.networks["generator"]).double().eval()
+    return cfg, model, payload, gen
+
+
+def _spectrum(gen: nn.Module, z: torch.Tensor):
+    """(top-k eigenpairs, dense Gram or None) of the generator's NTK on latents z (float64)."""
+    from ipm.ntk import empirical_ntk, ntk_eigs
+    from ipm.ntk.spectral import DENSE_MAX
+
+    with torch.no_grad():
+        d = gen(z[:1]).reshape(1, -1).shape[1]
+    if len(z) * d <= DENSE_MAX:
+        k = empirical_ntk(gen, z)
+        gram = k.permute(0, 2, 1, 3).reshape(len(z) * d, -1)
+        return ntk_eigs(gen, z, min(TOP_K, len(z) * d), method="dense"), gram
+    eigs = ntk_eigs(gen.float(), z.float(), TOP_K, method="iterative", tol=1e-5)
+    gen.double()
+    return eigs, None
 
 
 def drift_curve(s: Setting, run: Path, seed: int) -> dict:
     from tqdm.auto import tqdm
 
-    from ipm.engine import load_run
-    from ipm.ntk import empirical_ntk
+    from ipm.ntk import effective_rank, empirical_ntk, followable_share, kernel_alignment
 
     kept = sorted((run / "checkpoints").glob("step_*.pt"))
     g = torch.Generator().manual_seed(seed + 7)
-    k0 = prev = None
-    steps, drift, local = [], [], []
+    k0 = prev = eigs0 = gram0 = None
+    out: dict[str, list] = {k: [] for k in ("steps", "drift", "consecutive_drift", "values",
+                                            "alignment", "share", "effective_rank")}  # fmt: skip
     for ck in tqdm(kept, desc=f"NTK {run.name}", leave=False):
-        cfg, model, payload = load_run(ck, use_ema=False, accelerate=False)
-        gen = copy.deepcopy(model.networks["generator"]).double().eval()
+        cfg, model, payload, gen = _load(ck)
         if k0 is None:
-            z = torch.randn(s.probes, cfg.model.latent_dim, generator=g, dtype=torch.float64)
+            n_spec = s.spectral_probes or s.probes
+            zs = torch.randn(n_spec, cfg.model.latent_dim, generator=g, dtype=torch.float64)
+            z = zs[: s.probes]
             n_params = sum(p.numel() for p in gen.parameters())
             if s.pixels:
-                d = int(math.prod(model.shape))
-                idx = torch.randperm(d, generator=g)[: s.pixels]
+                idx = torch.randperm(int(math.prod(model.shape)), generator=g)[: s.pixels]
         net = OutputSubset(gen, idx) if s.pixels else gen
         k = empirical_ntk(net, z).reshape(s.probes * (s.pixels or model.dim), -1)
+        eigs, gram = _spectrum(gen, zs)
+        with torch.no_grad():
+            x = gen(zs).reshape(len(zs), -1)
+            field = model.field(x.float())
         if k0 is None:
-            k0 = k
-        steps.append(int(payload["step"]))
-        drift.append(float(torch.linalg.matrix_norm(k - k0) / torch.linalg.matrix_norm(k0)))
+            k0, eigs0, gram0 = k, eigs, gram
+        out["steps"].append(int(payload["step"]))
+        out["drift"].append(float(torch.linalg.matrix_norm(k - k0) / torch.linalg.matrix_norm(k0)))
         if prev is not None:
-            local.append(float(torch.linalg.matrix_norm(k - prev) / torch.linalg.matrix_norm(prev)))
+            out["consecutive_drift"].append(
+                float(torch.linalg.matrix_norm(k - prev) / torch.linalg.matrix_norm(prev))
+            )
         prev = k
-    if not steps or steps[0] != 0:
+        out["values"].append(eigs.values.tolist())
+        out["alignment"].append(
+            kernel_alignment(gram, gram0, n_particles=len(zs))
+            if gram is not None
+            else kernel_alignment(eigs, eigs0)
+        )
+        out["share"].append(followable_share(eigs, field) if field is not None else None)
+        out["effective_rank"].append(effective_rank(eigs))
+    if not out["steps"] or out["steps"][0] != 0:
         raise RuntimeError(f"{run}: no step-0 checkpoint (train with train.keep_every set)")
     return {
-        "steps": steps,
-        "drift": drift,
-        "consecutive_drift": local,  # ‖K_{i+1} − K_i‖_F / ‖K_i‖_F between kept checkpoints
+        **out,
         "k0_fro": float(torch.linalg.matrix_norm(k0)),
         "parameters": n_params,
         "ntk_shape": list(k0.shape),
+        "spectral_shape": [len(zs), int(eigs.vectors.shape[2])],
+        "alignment_kind": "exact" if gram0 is not None else f"rank-{eigs0.values.numel()}",
     }
+
+
+def one_run(s: Setting, width: int, seed: int, runs: Path, threads: int) -> dict:
+    """Train (or find) one run and measure its kernels along training."""
+    torch.set_num_threads(threads)
+    r = drift_curve(s, train_run(s, width, runs, seed, threads), seed)
+    print(
+        f"{s.name} width {width} seed {seed}: final drift {r['drift'][-1]:.4g}, "
+        f"alignment with K_0 {r['alignment'][-1]:.3f} at step {r['steps'][-1]}",
+        flush=True,
+    )
+    return r
+
+
+def _map(todo: list, runs: Path, threads: int, jobs: int) -> list[dict]:
+    """:func:`one_run` over ``todo`` in order, in ``jobs`` worker processes when above 1 (the
+    longest settings, listed last, are started first)."""
+    if jobs <= 1:
+        return [one_run(s, w, seed, runs, threads) for s, w, seed in todo]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+        futures = {i: pool.submit(one_run, *todo[i], runs, threads)
+                   for i in reversed(range(len(todo)))}  # fmt: skip
+        return [futures[i].result() for i in range(len(todo))]
+
+
+def _seeds(by_seed: dict) -> list[dict]:
+    return [by_seed[k] for k in sorted(by_seed, key=int)]
+
+
+def _median_band(curves: list[list[float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    a = np.array([[np.nan if v is None else v for v in c] for c in curves], dtype=float)
+    return np.nanmedian(a, 0), np.nanmin(a, 0), np.nanmax(a, 0)
 
 
 def plot(results: dict, path: Path) -> None:
@@ -155,25 +264,41 @@ def plot(results: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     names = list(results)
-    fig, axes = plt.subplots(2, len(names), figsize=(4.5 * len(names), 7), squeeze=False)
+    rows = [("drift", "‖K_t − K_0‖_F / ‖K_0‖_F", "symlog"),
+            ("alignment", "alignment of K_t with K_0", "linear"),
+            ("share", "followable share of ∇h (top 16)", "linear")]  # fmt: skip
+    fig, axes = plt.subplots(4, len(names), figsize=(4.6 * len(names), 12), squeeze=False)
     for j, name in enumerate(names):
-        ax, bx = axes[0, j], axes[1, j]
         widths = sorted(results[name], key=int)
-        for w in widths:
-            r = results[name][w]
-            ax.plot(r["steps"], r["drift"], "o-", ms=3, label=f"width {w}")
-        ax.set_yscale("symlog", linthresh=1e-3)
-        ax.set_title(name)
-        ax.set_xlabel("training step")
-        ax.set_ylabel("‖K_t − K_0‖_F / ‖K_0‖_F")
-        ax.legend(fontsize=8)
-        bx.plot([int(w) for w in widths], [results[name][w]["drift"][-1] for w in widths], "o-")
-        bx.set_xscale("log", base=2)
-        bx.set_yscale("log")
-        bx.set_xlabel("generator width")
-        bx.set_ylabel("final relative drift")
+        colours = plt.cm.viridis(np.linspace(0, 0.85, len(widths)))
+        for (key, label, scale), ax in zip(rows, axes[:3, j], strict=True):
+            for w, c in zip(widths, colours, strict=True):
+                runs = _seeds(results[name][w])
+                if all(v is None for v in runs[0][key]):
+                    continue
+                med, lo, hi = _median_band([r[key] for r in runs])
+                steps = runs[0]["steps"]
+                ax.plot(steps, med, "o-", ms=3, color=c, label=f"width {w} ({len(runs)} seeds)")
+                ax.fill_between(steps, lo, hi, color=c, alpha=0.2)
+            if scale == "symlog":
+                ax.set_yscale("symlog", linthresh=1e-3)
+            ax.set_xlabel("training step")
+            ax.set_ylabel(label)
+            ax.legend(fontsize=7)
+        axes[0, j].set_title(name)
+        bx = axes[3, j]
+        for w, c in zip(widths, colours, strict=True):
+            runs = _seeds(results[name][w])
+            first = np.median([np.array(r["values"][0]) / r["values"][0][0] for r in runs], 0)
+            last = np.median([np.array(r["values"][-1]) / r["values"][0][0] for r in runs], 0)
+            i = np.arange(1, len(first) + 1)
+            bx.semilogy(i, first, "--", color=c, lw=1)
+            bx.semilogy(i, last, "o-", ms=3, color=c, label=f"width {w}")
+        bx.set_xlabel("eigenvalue index i (dashed: step 0, solid: last)")
+        bx.set_ylabel("λ_i(K_t) / λ_1(K_0)")
+        bx.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
@@ -181,54 +306,102 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--mnist", action="store_true", help="include MNIST-cpu in quick mode")
-    p.add_argument("--score-gan-edm", default=None, help="an EDM run: adds Score GAN (Gaussians)")
+    p.add_argument("--score-gan", action="store_true", help="include the Score GAN in quick mode")
+    p.add_argument("--score-gan-edm", default=None, help="the Score GAN's EDM run (else trained)")
     p.add_argument("--out", type=Path, default=ROOT / "docs/results/ntk_drift")
     p.add_argument("--runs", type=Path, default=ROOT / "runs/ntk_drift")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0 1 2 (quick: 0)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    p.add_argument("--jobs", type=int, default=1, help="runs trained and measured at once")
     p.add_argument("--render", action="store_true", help="only rewrite the page from its JSON")
     a = p.parse_args(argv)
     if a.render:
         return rerender(a.out, "ntk_drift", markdown)
     torch.set_num_threads(a.threads)
-    report = Report("ntk_drift", a.out, a.seed, a.quick)
-    results: dict[str, dict[str, dict]] = {}
-    for s in settings(a.quick, a.mnist, a.score_gan_edm):
-        results[s.name] = {}
-        for w in s.widths:
-            run = train_run(s, w, a.runs, a.seed, a.threads)
-            results[s.name][str(w)] = drift_curve(s, run, a.seed)
-            r = results[s.name][str(w)]
-            print(f"{s.name} width {w}: final drift {r['drift'][-1]:.4g} at step {r['steps'][-1]}")
+    seeds = a.seeds if a.seeds is not None else ([0] if a.quick else [0, 1, 2])
+    report = Report("ntk_drift", a.out, " ".join(map(str, seeds)), a.quick)
+    edm = a.score_gan_edm
+    if edm is None and (a.score_gan or not a.quick):
+        edm = score_gan_edm(a.quick, a.runs, a.threads)
+    todo = [(s, w, seed) for s in settings(a.quick, a.mnist, edm) for w in s.widths
+            for seed in seeds]  # fmt: skip
+    results: dict[str, dict[str, dict[str, dict]]] = {}
+    for (s, w, seed), r in zip(todo, _map(todo, a.runs, a.threads, a.jobs), strict=True):
+        results.setdefault(s.name, {}).setdefault(str(w), {})[str(seed)] = r
     plot(results, a.out / "ntk_drift.png")
-    res = {"results": results}
+    res = {"results": results, "top_k": TOP_K}
     report.write(res, markdown(res))
     return results
 
 
+def _fmt_spread(values: list[float | None]) -> str:
+    v = np.array([x for x in values if x is not None], dtype=float)
+    if v.size == 0:
+        return "–"
+    if v.size == 1:
+        return f"{v[0]:.3g}"
+    return f"{np.median(v):.3g} [{v.min():.3g}, {v.max():.3g}]"
+
+
+def _spearman(widths: list[int], values: list[float | None]) -> str:
+    from scipy.stats import spearmanr
+
+    pairs = [(w, v) for w, v in zip(widths, values, strict=True) if v is not None]
+    if len({w for w, _ in pairs}) < 3 or len(pairs) < 5:
+        return "–"
+    rho, pval = spearmanr(*zip(*pairs, strict=True))
+    return f"{rho:+.2f} (p = {pval:.2g})"
+
+
 def markdown(res: dict) -> str:
-    """The page: per setting and width the drift at a quarter, half and the end of training."""
+    """The page: per setting and width, the final values over seeds (median [min, max]) and the
+    rank correlation of each with width."""
+    k = res.get("top_k", TOP_K)
     rows = [
-        "| setting | width | parameters | NTK block | steps | drift at ¼ | at ½ | final "
-        "| median drift per kept interval |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| setting | width | seeds | parameters | drift block | spectrum on N × D | steps | "
+        "final drift | alignment with K_0 | followable share | effective rank | "
+        "λ_1(K_T) / λ_1(K_0) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    trends = ["| setting | final drift | alignment with K_0 | followable share | effective rank |",
+              "|---|---|---|---|---|"]  # fmt: skip
     for name, by_w in res["results"].items():
-        for w, r in sorted(by_w.items(), key=lambda kv: int(kv[0])):
-            d, n = r["drift"], len(r["drift"]) - 1
-            q1, q2 = math.ceil(n / 4), math.ceil(n / 2)
-            med = float(torch.tensor(r["consecutive_drift"]).median())
+        all_w, finals = [], {"drift": [], "alignment": [], "share": [], "effective_rank": []}
+        for w, by_seed in sorted(by_w.items(), key=lambda kv: int(kv[0])):
+            runs = _seeds(by_seed)
+            r0 = runs[0]
+            last = {key: [r[key][-1] for r in runs] for key in finals}
+            for key in finals:
+                finals[key] += last[key]
+            all_w += [int(w)] * len(runs)
+            growth = [r["values"][-1][0] / r["values"][0][0] for r in runs]
             rows.append(
-                f"| {name} | {w} | {r['parameters']:,} | {'×'.join(map(str, r['ntk_shape']))} | "
-                f"{r['steps'][-1]} | {d[q1]:.3g} (step {r['steps'][q1]}) | "
-                f"{d[q2]:.3g} (step {r['steps'][q2]}) | {d[-1]:.3g} | {med:.3g} "
-                f"(every {r['steps'][1] - r['steps'][0]} steps) |"
+                f"| {name} | {w} | {len(runs)} | {r0['parameters']:,} | "
+                f"{'×'.join(map(str, r0['ntk_shape']))} | "
+                f"{' × '.join(map(str, r0['spectral_shape']))} | {r0['steps'][-1]} | "
+                f"{_fmt_spread(last['drift'])} | {_fmt_spread(last['alignment'])} "
+                f"({r0['alignment_kind']}) | {_fmt_spread(last['share'])} | "
+                f"{_fmt_spread(last['effective_rank'])} | {_fmt_spread(growth)} |"
             )
+        trends.append(
+            f"| {name} | " + " | ".join(_spearman(all_w, finals[key]) for key in finals) + " |"
+        )
     return (
-        "Relative drift ‖K_t − K_0‖_F / ‖K_0‖_F of the generator's exact empirical NTK on a fixed "
-        "probe set (float64, BatchNorm in eval mode) along training; K_0 is the kernel at "
-        "initialisation. `ntk_drift.png`: drift against step per width (top), final drift against "
-        "width (bottom).\n\n" + "\n".join(rows)
+        "The generator's empirical NTK K_t along training on fixed probe latents (float64 "
+        "kernels, BatchNorm in eval mode), against K_0 at initialisation; each value at the last "
+        "checkpoint, median [min, max] over seeds. **Drift**: ‖K_t − K_0‖_F / ‖K_0‖_F of the "
+        f"exact kernel on the drift block. On the spectrum's probes: the top {k} eigenvalues of "
+        "the Gram; **alignment**: centred alignment of K_t with K_0 (Cortes et al. 2012), exact "
+        f"or between the rank-{k} truncations; **followable share**: the share of the model's "
+        f"training field ∇h(g_θt(z)) in K_t's top-{k} eigenspace (the Score GAN's field at "
+        f"σ_min); **effective rank**: Roy and Vetterli's, of the top {k}.\n\n"
+        + "\n".join(rows)
+        + "\n\nSpearman's rank correlation of each final value with width, over all runs "
+        "(– where fewer than three widths or five runs):\n\n"
+        + "\n".join(trends)
+        + "\n\n`ntk_drift.png`: per setting (columns), the drift, the alignment with K_0 and the "
+        "followable share against step (median over seeds, band: range), and the spectra "
+        "λ_i(K_t)/λ_1(K_0) at step 0 (dashed) and at the last checkpoint (solid)."
     )
 
 

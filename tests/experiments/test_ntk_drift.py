@@ -18,15 +18,24 @@ def test_ntk_drift_quick(tmp_path):
     assert (tmp_path / "out/ntk_drift.png").is_file()
     md = (tmp_path / "out/README.md").read_text()
     assert md.startswith("# ntk_drift") and "| gaussians-gan | 32 |" in md
-    for r in res["gaussians-gan"].values():
+    assert "followable share" in md and "Spearman" in md
+    for by_seed in res["gaussians-gan"].values():
+        r = by_seed["0"]
         assert r["steps"][0] == 0 and r["drift"][0] == 0.0  # K_0 against itself
         assert r["steps"][-1] == 200 and r["drift"][-1] > 0  # Adam moved the weights
         assert len(r["consecutive_drift"]) == len(r["steps"]) - 1
-    # a second call finds the trained runs and only recomputes the kernels
-    again = main(["--quick", "--out", str(tmp_path / "out2"), "--runs", str(tmp_path / "runs")])
-    assert again["gaussians-gan"]["32"]["drift"] == pytest.approx(
-        res["gaussians-gan"]["32"]["drift"]
-    )
+        assert r["alignment"][0] == pytest.approx(1.0, abs=1e-12)  # K_0 with itself
+        assert all(-1 <= a <= 1 + 1e-12 for a in r["alignment"]) and r["alignment"][-1] < 1
+        assert all(0 <= s <= 1 + 1e-12 for s in r["share"])
+        assert all(len(v) == 16 and v[0] >= v[-1] > 0 for v in r["values"])
+        assert r["alignment_kind"] == "exact" and r["spectral_shape"] == [16, 2]
+    # a second call, in two worker processes, finds the trained runs and recomputes the same
+    again = main(["--quick", "--jobs", "2", "--out", str(tmp_path / "out2"),
+                  "--runs", str(tmp_path / "runs")])  # fmt: skip
+    first, second = res["gaussians-gan"]["32"]["0"], again["gaussians-gan"]["32"]["0"]
+    for key in ("drift", "alignment", "share"):
+        assert second[key] == pytest.approx(first[key], rel=1e-12)
+    assert torch.allclose(torch.tensor(second["values"]), torch.tensor(first["values"]), rtol=1e-12)
 
 
 def test_output_subset_is_an_exact_ntk_block():
