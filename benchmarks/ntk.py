@@ -10,7 +10,8 @@ output, no BatchNorm) for the operator. Methods: torch_func_recipe (the baseline
 recipe of torch.func's NTK tutorial, ``vmap(jacrev)`` over all particles and one ``einsum`` per
 parameter tensor, written here, not in ipm), ipm's generic paths jacobian_contraction and
 ntk_vector_products (any module), structured (full N×N×D×D blocks), trace (N×N), operator
-(A_θ(V) of Eq. 14). A last table gives each full-kernel method's time over the recipe's.
+(A_θ(V) of Eq. 14). A last table gives each full-kernel method's time over the recipe's; ``--interleaved`` times
+ipm's generic contraction and the recipe alternately in one process instead, for the ratio alone.
 A configuration is skipped, with the reason printed, when its cost extrapolated from a measured
 smaller N exceeds ``--max-seconds`` per call or its memory cannot fit.
 
@@ -184,6 +185,41 @@ def fit_exponent(rows: list[dict], key) -> float | None:
     return float(np.polyfit(x, y, 1)[0])
 
 
+def interleaved(ns=NS, repeats: int = 9) -> list[dict]:
+    """ipm's generic jacobian_contraction and the plain recipe on the MLP (D = 2), timed
+    alternately in this one process (after a warm-up of each): the ratio of their medians, free
+    of the drift between processes that the rows above carry."""
+    import torch
+
+    from ipm.ntk import empirical_ntk
+
+    out = []
+    for n in ns:
+        net, zshape = build("mlp", 2)
+        z = torch.randn(n, *zshape)
+        fns = {
+            "jacobian_contraction": lambda net=net, z=z: empirical_ntk(
+                net, z, method="jacobian_contraction"
+            ),
+            "torch_func_recipe": lambda net=net, z=z: torch_func_recipe(net, z),
+        }
+        times: dict[str, list[float]] = {k: [] for k in fns}
+        for f in fns.values():
+            f()
+        for _ in range(repeats):
+            for k, f in fns.items():
+                t0 = time.perf_counter()
+                f()
+                times[k].append(time.perf_counter() - t0)
+        med = {k: float(np.median(v)) for k, v in times.items()}
+        ratio = med["jacobian_contraction"] / med["torch_func_recipe"]
+        out.append({"model": "mlp", "D": 2, "N": n, "repeats": repeats, **{f"{k}_seconds": v
+                    for k, v in med.items()}, "ratio": ratio,
+                    "threads": torch.get_num_threads()})  # fmt: skip
+        print(f"interleaved mlp D=2 N={n}: jacobian_contraction / recipe = {ratio:.3f}", flush=True)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -201,10 +237,21 @@ def main() -> int:
         metavar="PYTHON",
         help="measure the JAX anchor of each operator row with this interpreter (it needs jax)",
     )
+    ap.add_argument(
+        "--interleaved",
+        action="store_true",
+        help="only time jacobian_contraction against the recipe alternately in one process "
+        "(written as benchmark ntk_interleaved)",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
+        return 0
+    if args.interleaved:
+        rows = interleaved(repeats=max(args.repeats, 5))
+        if args.json:
+            save(args.json, "ntk_interleaved", rows)
         return 0
     configs = [(m, "mlp", d, n) for d in (2, 1024) for m in MLP_METHODS for n in NS]
     configs += [("operator", "conv", 1024, n) for n in NS]
