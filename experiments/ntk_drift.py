@@ -18,8 +18,9 @@ fixed probe latents:
 - the top-k eigenvalues of K_t's Gram over N probes × all D outputs
   (:func:`ipm.ntk.ntk_eigs`: dense ``eigh`` where N·D is small, else the matrix-free
   iterative path in float32 to a relative residual of 1e-5; on MNIST N·D = 256 × 1,024);
-- the centred alignment of K_t with K_0 (:func:`ipm.ntk.kernel_alignment`: exact from the
-  Grams where they are small, else between the rank-k truncations);
+- the alignment of K_t with K_0, centred and uncentred (:func:`ipm.ntk.kernel_alignment`:
+  exact from the Grams where they are small, else between the rank-k truncations), and the
+  share of ‖K_t‖_F² the top k hold (exact, or against a Hutchinson estimate of the norm);
 - the followable share of the model's training field at θ_t, ∇h(g_θt(z)) with the
   discriminator (GAN) or score network (Score GAN, at σ_min) of that checkpoint
   (:func:`ipm.ntk.followable_share`): the part of the flow the leading eigenspace holds;
@@ -56,6 +57,9 @@ from ipm.report import Report, rerender
 
 #: the eigenpairs per checkpoint
 TOP_K = 16
+#: Rademacher probes of the Hutchinson estimate of ‖K_t‖_F where the Gram is not formed
+#: (deflated by the top eigenpairs: only the rest of the spectrum is sampled)
+FRO_SAMPLES = 16
 
 
 @dataclass(frozen=True)
@@ -152,8 +156,10 @@ def _load(ck: Path):
 
 
 def _spectrum(gen: nn.Module, z: torch.Tensor):
-    """(top-k eigenpairs, dense Gram or None) of the generator's NTK on latents z (float64)."""
-    from ipm.ntk import empirical_ntk, ntk_eigs
+    """(top-k eigenpairs, dense Gram or None, ‖K‖_F and its standard error) of the generator's
+    NTK Gram on latents z: exact in float64 where small, else iterative in float32 with a
+    Hutchinson estimate of the norm, deflated by the eigenpairs."""
+    from ipm.ntk import empirical_ntk, ntk_eigs, ntk_frobenius_estimate
     from ipm.ntk.spectral import DENSE_MAX
 
     with torch.no_grad():
@@ -161,10 +167,12 @@ def _spectrum(gen: nn.Module, z: torch.Tensor):
     if len(z) * d <= DENSE_MAX:
         k = empirical_ntk(gen, z)
         gram = k.permute(0, 2, 1, 3).reshape(len(z) * d, -1)
-        return ntk_eigs(gen, z, min(TOP_K, len(z) * d), method="dense"), gram
-    eigs = ntk_eigs(gen.float(), z.float(), TOP_K, method="iterative", tol=1e-5)
-    gen.double()
-    return eigs, None
+        eigs = ntk_eigs(gen, z, min(TOP_K, len(z) * d), method="dense")
+        return eigs, gram, float(gram.norm()), 0.0
+    g32, z32 = copy.deepcopy(gen).float(), z.float()
+    eigs = ntk_eigs(g32, z32, TOP_K, method="iterative", tol=1e-5)
+    fro = ntk_frobenius_estimate(g32, z32, samples=FRO_SAMPLES, deflate=eigs)
+    return eigs, None, fro.value, fro.stderr
 
 
 def drift_curve(s: Setting, run: Path, seed: int) -> dict:
@@ -176,7 +184,8 @@ def drift_curve(s: Setting, run: Path, seed: int) -> dict:
     g = torch.Generator().manual_seed(seed + 7)
     k0 = prev = eigs0 = gram0 = None
     out: dict[str, list] = {k: [] for k in ("steps", "drift", "consecutive_drift", "values",
-                                            "alignment", "share", "effective_rank")}  # fmt: skip
+                                            "alignment", "alignment_uncentred", "share",
+                                            "effective_rank", "fro", "fro_stderr")}  # fmt: skip
     for ck in tqdm(kept, desc=f"NTK {run.name}", leave=False):
         cfg, model, payload, gen = _load(ck)
         if k0 is None:
@@ -188,7 +197,7 @@ def drift_curve(s: Setting, run: Path, seed: int) -> dict:
                 idx = torch.randperm(int(math.prod(model.shape)), generator=g)[: s.pixels]
         net = OutputSubset(gen, idx) if s.pixels else gen
         k = empirical_ntk(net, z).reshape(s.probes * (s.pixels or model.dim), -1)
-        eigs, gram = _spectrum(gen, zs)
+        eigs, gram, fro, fro_se = _spectrum(gen, zs)
         with torch.no_grad():
             x = gen(zs).reshape(len(zs), -1)
             field = model.field(x.float())
@@ -207,6 +216,13 @@ def drift_curve(s: Setting, run: Path, seed: int) -> dict:
             if gram is not None
             else kernel_alignment(eigs, eigs0)
         )
+        out["alignment_uncentred"].append(
+            kernel_alignment(gram, gram0, n_particles=len(zs), centred=False)
+            if gram is not None
+            else kernel_alignment(eigs, eigs0, centred=False)
+        )
+        out["fro"].append(fro)
+        out["fro_stderr"].append(fro_se)
         out["share"].append(followable_share(eigs, field) if field is not None else None)
         out["effective_rank"].append(effective_rank(eigs))
     if not out["steps"] or out["steps"][0] != 0:
@@ -245,7 +261,11 @@ def _map(todo: list, runs: Path, threads: int, jobs: int) -> list[dict]:
     with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
         futures = {i: pool.submit(one_run, *todo[i], runs, threads)
                    for i in reversed(range(len(todo)))}  # fmt: skip
-        return [futures[i].result() for i in range(len(todo))]
+        try:
+            return [futures[i].result() for i in range(len(todo))]
+        except BaseException:  # one run failed or was stopped: start no other
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def _seeds(by_seed: dict) -> list[dict]:
@@ -265,13 +285,14 @@ def plot(results: dict, path: Path) -> None:
 
     names = list(results)
     rows = [("drift", "‖K_t − K_0‖_F / ‖K_0‖_F", "symlog"),
-            ("alignment", "alignment of K_t with K_0", "linear"),
+            ("alignment", "centred alignment of K_t with K_0", "linear"),
+            ("alignment_uncentred", "uncentred alignment of K_t with K_0", "linear"),
             ("share", "followable share of ∇h (top 16)", "linear")]  # fmt: skip
-    fig, axes = plt.subplots(4, len(names), figsize=(4.6 * len(names), 12), squeeze=False)
+    fig, axes = plt.subplots(5, len(names), figsize=(4.6 * len(names), 15), squeeze=False)
     for j, name in enumerate(names):
         widths = sorted(results[name], key=int)
         colours = plt.cm.viridis(np.linspace(0, 0.85, len(widths)))
-        for (key, label, scale), ax in zip(rows, axes[:3, j], strict=True):
+        for (key, label, scale), ax in zip(rows, axes[:4, j], strict=True):
             for w, c in zip(widths, colours, strict=True):
                 runs = _seeds(results[name][w])
                 if all(v is None for v in runs[0][key]):
@@ -286,7 +307,7 @@ def plot(results: dict, path: Path) -> None:
             ax.set_ylabel(label)
             ax.legend(fontsize=7)
         axes[0, j].set_title(name)
-        bx = axes[3, j]
+        bx = axes[4, j]
         for w, c in zip(widths, colours, strict=True):
             runs = _seeds(results[name][w])
             first = np.median([np.array(r["values"][0]) / r["values"][0][0] for r in runs], 0)
@@ -353,55 +374,84 @@ def _spearman(widths: list[int], values: list[float | None]) -> str:
     return f"{rho:+.2f} (p = {pval:.2g})"
 
 
+def _captured(r: dict, i: int) -> float:
+    """Σ_{j≤k} λ_j² / ‖K‖_F² at checkpoint i: the share of the Gram's Frobenius mass its top k
+    hold (the norm exact, or a Hutchinson estimate)."""
+    return float(np.sum(np.square(r["values"][i])) / r["fro"][i] ** 2)
+
+
+#: the final values compared across widths: JSON key -> column title
+FINALS = {
+    "drift": "final drift",
+    "alignment": "centred alignment with K_0",
+    "alignment_uncentred": "uncentred alignment with K_0",
+    "share": "followable share",
+    "effective_rank": "effective rank",
+}
+
+
 def markdown(res: dict) -> str:
     """The page: per setting and width, the final values over seeds (median [min, max]) and the
     rank correlation of each with width."""
     k = res.get("top_k", TOP_K)
     rows = [
         "| setting | width | seeds | parameters | drift block | spectrum on N × D | steps | "
-        "final drift | alignment with K_0 | followable share | effective rank | "
-        "λ_1(K_T) / λ_1(K_0) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        + " | ".join(FINALS.values())
+        + f" | λ_1(K_T) / λ_1(K_0) | top-{k} share of ‖K_0‖_F², ‖K_T‖_F² |",
+        "|---|---|---|---|---|---|---|" + "---|" * (len(FINALS) + 2),
     ]
-    trends = ["| setting | final drift | alignment with K_0 | followable share | effective rank |",
-              "|---|---|---|---|---|"]  # fmt: skip
+    trends = ["| setting | " + " | ".join(FINALS.values()) + " |",
+              "|---|" + "---|" * len(FINALS)]  # fmt: skip
     for name, by_w in res["results"].items():
-        all_w, finals = [], {"drift": [], "alignment": [], "share": [], "effective_rank": []}
+        all_w: list[int] = []
+        finals: dict[str, list] = {key: [] for key in FINALS}
         for w, by_seed in sorted(by_w.items(), key=lambda kv: int(kv[0])):
             runs = _seeds(by_seed)
             r0 = runs[0]
-            last = {key: [r[key][-1] for r in runs] for key in finals}
-            for key in finals:
+            last = {key: [r[key][-1] for r in runs] for key in FINALS}
+            for key in FINALS:
                 finals[key] += last[key]
             all_w += [int(w)] * len(runs)
             growth = [r["values"][-1][0] / r["values"][0][0] for r in runs]
+            kind = f" ({r0['alignment_kind']})"
+            cells = [
+                _fmt_spread(last[key]) + (kind if "alignment" in key else "") for key in FINALS
+            ]
+            captured = (
+                f"{_fmt_spread([_captured(r, 0) for r in runs])}, "
+                f"{_fmt_spread([_captured(r, -1) for r in runs])}"
+            )
             rows.append(
                 f"| {name} | {w} | {len(runs)} | {r0['parameters']:,} | "
                 f"{'×'.join(map(str, r0['ntk_shape']))} | "
                 f"{' × '.join(map(str, r0['spectral_shape']))} | {r0['steps'][-1]} | "
-                f"{_fmt_spread(last['drift'])} | {_fmt_spread(last['alignment'])} "
-                f"({r0['alignment_kind']}) | {_fmt_spread(last['share'])} | "
-                f"{_fmt_spread(last['effective_rank'])} | {_fmt_spread(growth)} |"
+                + " | ".join(cells)
+                + f" | {_fmt_spread(growth)} | {captured} |"
             )
         trends.append(
-            f"| {name} | " + " | ".join(_spearman(all_w, finals[key]) for key in finals) + " |"
+            f"| {name} | " + " | ".join(_spearman(all_w, finals[key]) for key in FINALS) + " |"
         )
     return (
-        "The generator's empirical NTK K_t along training on fixed probe latents (float64 "
-        "kernels, BatchNorm in eval mode), against K_0 at initialisation; each value at the last "
-        "checkpoint, median [min, max] over seeds. **Drift**: ‖K_t − K_0‖_F / ‖K_0‖_F of the "
-        f"exact kernel on the drift block. On the spectrum's probes: the top {k} eigenvalues of "
-        "the Gram; **alignment**: centred alignment of K_t with K_0 (Cortes et al. 2012), exact "
-        f"or between the rank-{k} truncations; **followable share**: the share of the model's "
-        f"training field ∇h(g_θt(z)) in K_t's top-{k} eigenspace (the Score GAN's field at "
-        f"σ_min); **effective rank**: Roy and Vetterli's, of the top {k}.\n\n"
+        "The generator's empirical NTK K_t along training on fixed probe latents (BatchNorm in "
+        "eval mode), against K_0 at initialisation; each value at the last checkpoint, median "
+        "[min, max] over seeds. **Drift**: ‖K_t − K_0‖_F / ‖K_0‖_F of the exact float64 kernel "
+        f"on the drift block. On the spectrum's probes, from the top {k} eigenpairs of the Gram "
+        "(exact where small, else matrix-free in float32): **alignment** of K_t with K_0, "
+        "centred (Cortes et al. 2012: the mode that moves all particles together removed) and "
+        f"uncentred, exact or between the rank-{k} truncations; **followable share**: the share "
+        f"of the model's training field ∇h(g_θt(z)) in K_t's top-{k} eigenspace (the Score GAN's "
+        f"field at σ_min); **effective rank**: Roy and Vetterli's, of the top {k}; the last "
+        f"column says how much of each Gram's Frobenius mass its top {k} hold (‖K‖_F exact, or "
+        f"by Hutchinson's estimator with {FRO_SAMPLES} probes), i.e. how far the truncations "
+        "stand for the kernels.\n\n"
         + "\n".join(rows)
         + "\n\nSpearman's rank correlation of each final value with width, over all runs "
         "(– where fewer than three widths or five runs):\n\n"
         + "\n".join(trends)
-        + "\n\n`ntk_drift.png`: per setting (columns), the drift, the alignment with K_0 and the "
-        "followable share against step (median over seeds, band: range), and the spectra "
-        "λ_i(K_t)/λ_1(K_0) at step 0 (dashed) and at the last checkpoint (solid)."
+        + "\n\n`ntk_drift.png`: per setting (columns), the drift, the centred and uncentred "
+        "alignment with K_0 and the followable share against step (median over seeds, band: "
+        "range), and the spectra λ_i(K_t)/λ_1(K_0) at step 0 (dashed) and at the last checkpoint "
+        "(solid)."
     )
 
 

@@ -33,9 +33,11 @@ def _gram(kernel: Tensor) -> Tensor:
     )
 
 
-def _centred_factor(kernel: NTKEigs) -> Tensor:
-    """W with K_c = W Wᵀ for the truncation: W = (H ⊗ I) U Λ^{1/2}, shape (N·D, k)."""
-    u = _centre(kernel.vectors.to(torch.float64))  # (k, N, D)
+def _centred_factor(kernel: NTKEigs, centred: bool = True) -> Tensor:
+    """W with K_c = W Wᵀ for the truncation: W = (H ⊗ I) U Λ^{1/2}, shape (N·D, k) (without
+    the centring H when ``centred`` is False)."""
+    u = kernel.vectors.to(torch.float64)  # (k, N, D)
+    u = _centre(u) if centred else u
     return u.reshape(u.shape[0], -1).T * kernel.values.to(torch.float64).clamp_min(0).sqrt()
 
 
@@ -51,7 +53,11 @@ def _centred_dense(kernel: Tensor, n_particles: int) -> Tensor:
 
 
 def kernel_alignment(
-    a: NTKEigs | Tensor, b: NTKEigs | Tensor, n_particles: int | None = None
+    a: NTKEigs | Tensor,
+    b: NTKEigs | Tensor,
+    n_particles: int | None = None,
+    *,
+    centred: bool = True,
 ) -> float:
     r"""Centred kernel alignment (Cortes, Mohri and Rostamizadeh, 2012) of two NTK Grams,
 
@@ -63,9 +69,13 @@ def kernel_alignment(
     for kernels equal up to scale; for PSD kernels it lies in [0, 1]. From eigenpairs it is the
     alignment of the rank-k truncations, computed from k × k products (never N·D × N·D); a
     materialised kernel is centred exactly. ``n_particles`` is needed only when both are Grams.
+
+    ``centred=False`` gives the uncentred alignment ⟨K, K'⟩_F / (‖K‖_F ‖K'‖_F) (Cristianini et
+    al. 2002), which keeps the mode that moves all particles together; a generator's NTK at
+    initialisation is often dominated by it (its output biases), which the centred form removes.
     """
     if isinstance(a, NTKEigs) and isinstance(b, NTKEigs):
-        wa, wb = _centred_factor(a), _centred_factor(b)
+        wa, wb = _centred_factor(a, centred), _centred_factor(b, centred)
         cross = (wa.T @ wb).pow(2).sum()
         return float(cross / ((wa.T @ wa).norm() * (wb.T @ wb).norm()))
     dense = []
@@ -83,8 +93,9 @@ def kernel_alignment(
     (ga, na), (gb, nb) = dense
     if ga.shape != gb.shape or na != nb:
         raise ValueError(f"the kernels differ in size: {tuple(ga.shape)} and {tuple(gb.shape)}")
-    ca, cb = _centred_dense(ga, na), _centred_dense(gb, nb)
-    return float((ca * cb).sum() / (ca.norm() * cb.norm()))
+    if centred:
+        ga, gb = _centred_dense(ga, na), _centred_dense(gb, nb)
+    return float((ga * gb).sum() / (ga.norm() * gb.norm()))
 
 
 def followable_share(eigs: NTKEigs, field: Tensor) -> float:

@@ -281,6 +281,32 @@ def _check_samples(samples: int) -> None:
         )
 
 
+def _deflation(eigs: NTKEigs | None, n_part: int, d: int) -> Tensor | None:
+    """The (k, N·D) float64 eigenvectors to project out, checked against the probe shape."""
+    if eigs is None:
+        return None
+    if not isinstance(eigs, NTKEigs):
+        raise TypeError(f"deflate: expected NTKEigs from ntk_eigs, got {type(eigs).__name__}")
+    if tuple(eigs.vectors.shape[1:]) != (n_part, d):
+        raise ValueError(
+            f"deflate: eigenvectors of shape {tuple(eigs.vectors.shape[1:])}, expected "
+            f"{(n_part, d)} (N, D) of these latents"
+        )
+    return eigs.vectors.reshape(eigs.vectors.shape[0], -1).to(torch.float64)
+
+
+def _projected(apply, u: Tensor | None):
+    """v ↦ P K P v with P = I − U Uᵀ (K itself when u is None)."""
+    if u is None:
+        return apply
+
+    def proj(v: Tensor) -> Tensor:
+        w = v.reshape(v.shape[0], -1).to(torch.float64)
+        return (w - (w @ u.T) @ u).reshape(v.shape).to(v.dtype)
+
+    return lambda v: proj(apply(proj(v)))
+
+
 def ntk_trace_estimate(
     model: nn.Module,
     z: Tensor,
@@ -288,17 +314,25 @@ def ntk_trace_estimate(
     *,
     params: dict[str, Tensor] | None = None,
     seed: int = 0,
+    deflate: NTKEigs | None = None,
 ) -> Estimate:
     """Hutchinson's estimate of tr K = Σ_i tr k_{g_θ}(z_i, z_i): the mean of vᵀKv over
     Rademacher probes v (N, D), unbiased, with variance 2(‖K‖_F² − Σ_a K_aa²)/samples; the
-    standard error is the probes' sample standard deviation over √samples."""
+    standard error is the probes' sample standard deviation over √samples.
+
+    ``deflate``: top eigenpairs of K (:func:`ntk_eigs`); then tr K = Σ_i λ_i + tr(PKP) with
+    P = I − U Uᵀ, and only the second term is estimated (as in Hutch++, Meyer et al. 2021):
+    its variance holds the rest of the spectrum alone, so a kernel dominated by a few
+    directions, as a generator's NTK is, is estimated far more precisely."""
     _check_samples(samples)
     n_part, d, ref = _sizes(model, z, params)
-    apply = gram_operator(model, z, params=params)
+    u = _deflation(deflate, n_part, d)
+    apply = _projected(gram_operator(model, z, params=params), u)
     v = _probes(n_part, d, samples, seed, ref.dtype)
     quad = torch.stack([(vi * apply(vi[None])[0]).sum() for vi in v]).to(torch.float64)
     value, se = _mean_and_stderr(quad)
-    return Estimate(value, se, samples)
+    head = float(deflate.values.sum()) if u is not None else 0.0
+    return Estimate(head + value, se, samples)
 
 
 def ntk_frobenius_estimate(
@@ -308,15 +342,22 @@ def ntk_frobenius_estimate(
     *,
     params: dict[str, Tensor] | None = None,
     seed: int = 0,
+    deflate: NTKEigs | None = None,
 ) -> Estimate:
     """Hutchinson's estimate of ‖K‖_F = (tr K²)^{1/2}: ‖K v‖² over Rademacher probes v has mean
     ‖K‖_F²; the value is the square root of its mean and the standard error follows by the delta
-    method, se(‖K‖_F²) / (2‖K‖_F)."""
+    method, se(‖K‖_F²) / (2‖K‖_F).
+
+    ``deflate``: top eigenpairs of K; then ‖K‖_F² = Σ_i λ_i² + ‖PKP‖_F² with P = I − U Uᵀ and
+    only the second term is estimated (see :func:`ntk_trace_estimate`)."""
     _check_samples(samples)
     n_part, d, ref = _sizes(model, z, params)
-    apply = gram_operator(model, z, params=params)
+    u = _deflation(deflate, n_part, d)
+    apply = _projected(gram_operator(model, z, params=params), u)
     v = _probes(n_part, d, samples, seed, ref.dtype)
     sq = torch.stack([apply(vi[None])[0].pow(2).sum() for vi in v]).to(torch.float64)
     mean, se = _mean_and_stderr(sq)
+    if u is not None:
+        mean += float(deflate.values.pow(2).sum())
     root = math.sqrt(max(mean, 0.0))
     return Estimate(root, se / (2 * root) if root > 0 else math.inf, samples)

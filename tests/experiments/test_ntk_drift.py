@@ -18,7 +18,7 @@ def test_ntk_drift_quick(tmp_path):
     assert (tmp_path / "out/ntk_drift.png").is_file()
     md = (tmp_path / "out/README.md").read_text()
     assert md.startswith("# ntk_drift") and "| gaussians-gan | 32 |" in md
-    assert "followable share" in md and "Spearman" in md
+    assert "followable share" in md and "Spearman" in md and "uncentred alignment" in md
     for by_seed in res["gaussians-gan"].values():
         r = by_seed["0"]
         assert r["steps"][0] == 0 and r["drift"][0] == 0.0  # K_0 against itself
@@ -26,6 +26,11 @@ def test_ntk_drift_quick(tmp_path):
         assert len(r["consecutive_drift"]) == len(r["steps"]) - 1
         assert r["alignment"][0] == pytest.approx(1.0, abs=1e-12)  # K_0 with itself
         assert all(-1 <= a <= 1 + 1e-12 for a in r["alignment"]) and r["alignment"][-1] < 1
+        assert r["alignment_uncentred"][0] == pytest.approx(1.0, abs=1e-12)
+        assert r["alignment_uncentred"][-1] != pytest.approx(r["alignment"][-1], abs=1e-6)
+        # the top 16 of a 32 × 32 Gram hold part of its Frobenius mass, exactly
+        for values, fro in zip(r["values"], r["fro"], strict=True):
+            assert 0 < sum(v * v for v in values) <= fro**2 * (1 + 1e-12)
         assert all(0 <= s <= 1 + 1e-12 for s in r["share"])
         assert all(len(v) == 16 and v[0] >= v[-1] > 0 for v in r["values"])
         assert r["alignment_kind"] == "exact" and r["spectral_shape"] == [16, 2]

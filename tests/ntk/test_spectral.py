@@ -112,6 +112,19 @@ def test_hutchinson_trace_and_frobenius_are_within_their_error_bars():
     ):
         assert estimate.samples == 64 and 0 < estimate.stderr < 0.2 * exact
         assert abs(estimate.value - exact) <= 4 * estimate.stderr
+    # deflated by the top eigenpairs, only the rest of the spectrum is sampled: within its
+    # (smaller) error bars
+    top = ntk_eigs(model, z, 8, method="dense")
+    for fn, exact in (
+        (ntk_trace_estimate, float(g.trace())),
+        (ntk_frobenius_estimate, float(g.norm())),
+    ):
+        plain = fn(model, z, samples=64, seed=1)
+        deflated = fn(model, z, samples=64, seed=1, deflate=top)
+        assert abs(deflated.value - exact) <= 4 * deflated.stderr
+        assert deflated.stderr < plain.stderr
+    with pytest.raises(ValueError, match=r"deflate: eigenvectors of shape \(4, 16\)"):
+        ntk_trace_estimate(model, z[:8], deflate=ntk_eigs(model, z[:4], 2))
     few = ntk_trace_estimate(model, z, samples=4, seed=1)
     many = ntk_trace_estimate(model, z, samples=64, seed=1)
     assert many.stderr < few.stderr
@@ -134,6 +147,10 @@ def test_alignment_share_and_ranks_match_their_definitions_on_the_dense_kernel()
     assert kernel_alignment(g, g2, n_particles=n) == pytest.approx(want, abs=1e-12)
     assert kernel_alignment(full, full2) == pytest.approx(want, abs=1e-10)
     assert kernel_alignment(full, g2, n_particles=n) == pytest.approx(want, abs=1e-10)
+    plain = float((g * g2).sum() / (g.norm() * g2.norm()))
+    assert abs(plain - want) > 1e-3  # the centring matters here
+    assert kernel_alignment(g, g2, n_particles=n, centred=False) == pytest.approx(plain, abs=1e-12)
+    assert kernel_alignment(full, full2, centred=False) == pytest.approx(plain, abs=1e-10)
     # followable share: an eigenvector is all in, the rest of the spectrum all out
     top = ntk_eigs(model, z, 5, method="dense")
     assert followable_share(top, full.vectors[2]) == pytest.approx(1.0, abs=1e-12)
