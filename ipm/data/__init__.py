@@ -29,6 +29,7 @@ __all__ = [
     "load_image",
     "load_mnist",
     "read_idx",
+    "training_dataset",
 ]
 
 
@@ -48,6 +49,15 @@ def dataset(cfg):
         data.hflip = cfg.hflip
         return data
     raise ValueError(f"data.name: unknown data set {name!r}")
+
+
+def training_dataset(cfg, progress: bool = False):
+    """The data set a run trains on: :func:`dataset`, with an image folder whose config says
+    ``in_memory`` decoded once into uint8 :class:`TensorImages` (a bar with ``progress``)."""
+    data = dataset(cfg)
+    if isinstance(cfg, ImageFolderData) and cfg.in_memory:
+        data = data.in_memory(progress=progress)
+    return data
 
 
 def data_shape(dist) -> tuple[int, ...]:

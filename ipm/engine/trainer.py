@@ -36,7 +36,7 @@ from pathlib import Path
 import torch
 
 from ..config import ConfigError, to_dict
-from ..data import TensorImages, data_shape, dataset
+from ..data import TensorImages, data_shape, training_dataset
 from ..flows import DenoiserScore
 from ..models import GenerativeModel, StepContext, build_model, models
 from ..optim import attach_scaler
@@ -274,9 +274,7 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
                 f"the run has done {payload['step']} steps; --resume needs train.steps >= "
                 f"{payload['step']}, got {cfg.train.steps} (nothing in {run_dir} was changed)",
             )
-    dist = dataset(cfg.data)
-    if getattr(cfg.data, "in_memory", False):  # an image folder, decoded once for training
-        dist = dist.in_memory(progress=cfg.train.progress and rank == 0)
+    dist = training_dataset(cfg.data, progress=cfg.train.progress and rank == 0)
     if isinstance(dist, TensorImages):  # batches gathered on the device, no host copies
         dist.to(device)
     shape = data_shape(dist)

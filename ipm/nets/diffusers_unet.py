@@ -17,8 +17,9 @@ channels around the network, as :class:`~ipm.nets.unet.UNet` does.
 
 from __future__ import annotations
 
-import torch.nn.functional as F
 from torch import Tensor, nn
+
+from .patches import check_patch, from_patches, to_patches
 
 __all__ = ["DiffusersUNet"]
 
@@ -48,9 +49,7 @@ class DiffusersUNet(nn.Module):
             ) from e
         if layout not in ("ddpmpp", "default"):
             raise ValueError(f"layout: expected 'ddpmpp' or 'default', got {layout!r}")
-        if patch < 1 or size % patch:
-            raise ValueError(f"patch: expected a positive divisor of size {size}, got {patch}")
-        self.in_shape, self.patch = (channels, size, size), patch
+        self.in_shape, self.patch = (channels, size, size), check_patch(patch, size)
         res = [size // patch // 2**i for i in range(len(channel_mult))]
         plain = "ResnetDownsampleBlock2D" if layout == "ddpmpp" else "DownBlock2D"
         down = tuple("AttnDownBlock2D" if r in attention else plain for r in res)
@@ -77,7 +76,5 @@ class DiffusersUNet(nn.Module):
         )
 
     def forward(self, x: Tensor, c_noise: Tensor) -> Tensor:
-        if self.patch > 1:
-            x = F.pixel_unshuffle(x, self.patch)
-        out = self.net(x, c_noise.reshape(-1).expand(x.shape[0])).sample
-        return F.pixel_shuffle(out, self.patch) if self.patch > 1 else out
+        out = self.net(to_patches(x, self.patch), c_noise.reshape(-1).expand(x.shape[0])).sample
+        return from_patches(out, self.patch)

@@ -36,6 +36,7 @@ from torch import Tensor, nn
 
 from .attention import _groups
 from .embeddings import make_embedding
+from .patches import check_patch, from_patches, to_patches
 
 __all__ = ["UNet"]
 
@@ -153,9 +154,7 @@ class UNet(nn.Module):
     ):
         super().__init__()
         rs = {"dropout": dropout, "resample_proj": resample_proj, "groups": groups}
-        if patch < 1 or size % patch:
-            raise ValueError(f"patch: expected a positive divisor of size {size}, got {patch}")
-        self.in_shape, self.patch = (channels, size, size), patch
+        self.in_shape, self.patch = (channels, size, size), check_patch(patch, size)
         channels, size = channels * patch**2, size // patch
         if size % 2 ** (len(channel_mult) - 1):
             raise ValueError(
@@ -203,9 +202,7 @@ class UNet(nn.Module):
         c = torch.as_tensor(c_noise, dtype=x.dtype, device=x.device)
         c = c.expand(x.shape[0]) if c.ndim == 0 else c
         emb = self.map(self.embed(c).to(x.dtype))
-        if self.patch > 1:
-            x = F.pixel_unshuffle(x, self.patch)
-        h = self.conv_in(x.contiguous(memory_format=self.layout))
+        h = self.conv_in(to_patches(x, self.patch).contiguous(memory_format=self.layout))
         hs = [h]
         for b in self.enc:
             h = b(h, emb)
@@ -217,4 +214,4 @@ class UNet(nn.Module):
                 h = torch.cat([h, hs.pop()], dim=1)
             h = b(h, emb)
         out = self.conv_out(F.silu(self.norm_out(h)))
-        return (F.pixel_shuffle(out, self.patch) if self.patch > 1 else out).contiguous()
+        return from_patches(out, self.patch).contiguous()
