@@ -143,12 +143,12 @@ def plot(res: CheckResult):
     ax.set_ylabel("relative error")
     ax.set_title("Eq. 13 in the NTK eigenbasis")
     ax.legend(fontsize=7)
-    order = np.argsort(a["share"])
-    s = a["share"][order]
-    bx.fill_between(s, a["low"][order], a["high"][order], alpha=0.3, label="bracket of s_k")
-    bx.plot(s, a["progress"][order], "o", label="measured progress π")
-    for x, y, bw in zip(s, a["progress"][order], a["bandwidth"][order], strict=True):
-        bx.annotate(f"σ={bw:g}", (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    s, pi, lo, hi = a["share"], a["progress"], a["low"], a["high"]
+    bx.errorbar(s, (lo + hi) / 2, yerr=(hi - lo) / 2, fmt="none", capsize=6, color="0.4",
+                label="bracket from the top-k spectrum")  # fmt: skip
+    bx.plot(s, pi, "o", label="measured progress π")
+    for x, y, bw in zip(s, pi, a["bandwidth"], strict=True):
+        bx.annotate(f"σ={bw:g}", (x, y), fontsize=7, xytext=(5, -10), textcoords="offset points")
     bx.set_xlabel("followable share s_k of ∇h")
     bx.set_ylabel("progress along the PM step π")
     bx.set_title("One step of the generator along its flow")
