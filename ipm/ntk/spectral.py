@@ -210,19 +210,26 @@ def ntk_eigs(
         return apply(v).reshape(cols.shape[1], n).T.to(torch.float64)
 
     gen = torch.Generator().manual_seed(seed)
-    q = _orthonormal_block(torch.randn(n, b, dtype=torch.float64, generator=gen), None, gen)
-    aq = product(q)
-    products = b
+    # the basis Q and its products KQ, filled column by column up to m (no copies as they grow)
+    q, aq = torch.empty(n, m, dtype=torch.float64), torch.empty(n, m, dtype=torch.float64)
+
+    def put(start: int, w: Tensor) -> int:
+        """Store w and its products from column ``start``; the columns now filled."""
+        q[:, start : start + w.shape[1]], aq[:, start : start + w.shape[1]] = w, product(w)
+        return start + w.shape[1]
+
+    first = torch.randn(n, b, dtype=torch.float64, generator=gen)
+    products = filled = put(0, _orthonormal_block(first, None, gen))
     from tqdm.auto import tqdm
 
     bar = tqdm(total=max_restarts, desc=f"ntk_eigs k={k}", disable=not progress, leave=False)
     restarts, converged = 0, False
     try:
         while True:
-            while q.shape[1] < m:
-                w = _orthonormal_block(aq[:, -b:], q, gen)[:, : m - q.shape[1]]
-                q, aq = torch.cat([q, w], 1), torch.cat([aq, product(w)], 1)
-                products += w.shape[1]
+            while filled < m:  # the next block: the products of the last b columns
+                w = _orthonormal_block(aq[:, filled - b : filled], q[:, :filled], gen)
+                w = w[:, : m - filled]
+                products, filled = products + w.shape[1], put(filled, w)
             theta, s = _rayleigh_ritz(q, aq)
             top = max(float(theta[0].abs()), 1e-300)
             x, ax = q @ s[:, :k], aq @ s[:, :k]
@@ -237,13 +244,12 @@ def ntk_eigs(
             restarts += 1
             bar.update(1)
             # the next Krylov block, orthogonal to all of Q, continues the kept Ritz space
-            w = _orthonormal_block(aq[:, -b:], q, gen)[:, : m - p]
+            w = _orthonormal_block(aq[:, m - b :], q, gen)[:, : m - p]
             # the Ritz vectors are orthonormal up to rounding: re-orthonormalise, keep KQ in step
-            q, r = torch.linalg.qr(q @ s[:, :p])
-            aq = torch.linalg.solve_triangular(r, aq @ s[:, :p], upper=True, left=False)
-            w = _orthonormal_block(w, q, gen)
-            q, aq = torch.cat([q, w], 1), torch.cat([aq, product(w)], 1)
-            products += w.shape[1]
+            kept, r = torch.linalg.qr(q @ s[:, :p])
+            aq[:, :p] = torch.linalg.solve_triangular(r, aq @ s[:, :p], upper=True, left=False)
+            q[:, :p] = kept
+            products, filled = products + w.shape[1], put(p, _orthonormal_block(w, kept, gen))
     finally:
         bar.close()
     vectors = x.T.reshape(k, n_part, d)
