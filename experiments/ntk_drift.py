@@ -2,7 +2,7 @@
 the fields it can follow, against width and over seeds.
 
     OMP_WAIT_POLICY=PASSIVE python -m experiments.ntk_drift [--quick] [--mnist] [--score-gan] \
-        [--score-gan-edm RUN] [--seeds 0 1 2] [--jobs 2] [--out docs/results/ntk_drift] \
+        [--score-gan-edm RUN] [--mnist-edm RUN] [--seeds 0 1 2] [--jobs 2] [--out docs/results/ntk_drift] \
         [--runs runs/ntk_drift]
 
 Eq. 18 treats the generator's NTK k_{g_θ} as fixed over a step; the Int-PM view (Finding 3) is
@@ -30,7 +30,9 @@ Settings: ``gaussians-gan`` (the paper's 2-D GAN config, MLP generator); ``gauss
 with ``--score-gan`` or in full mode (its data score from an EDM run trained here, or
 ``--score-gan-edm``); ``mnist-gan`` with ``--mnist`` or in full mode (the MNIST-cpu DCGAN; the
 Frobenius drift on the exact block of 16 fixed pixels × 8 probes, the spectrum on 256 probes
-× 1,024 pixels). Widths are compared over seeds: medians with their range, and Spearman's rank
+× 1,024 pixels); ``mnist-score_gan`` with ``--mnist --score-gan`` or in full mode (the same
+generator trained as the MNIST-cpu Score GAN, its data score from the MNIST-cpu EDM trained
+here, or ``--mnist-edm``). Widths are compared over seeds: medians with their range, and Spearman's rank
 correlation of the final values with width over all runs.
 
 Writes ``ntk_drift.json``, ``README.md`` (tables) and ``ntk_drift.png`` (per setting: drift,
@@ -75,8 +77,10 @@ class Setting:
     extra: tuple[str, ...] = ()
 
 
-def settings(quick: bool, mnist: bool, edm: str | None) -> list[Setting]:
-    g = CONFIGS / "gaussians"
+def settings(
+    quick: bool, mnist: bool, edm: str | None, mnist_edm: str | None = None
+) -> list[Setting]:
+    g, m = CONFIGS / "gaussians", CONFIGS / "mnist-cpu"
     out = [
         Setting("gaussians-gan", f"{g}/gan.yaml", (32, 128), 200, 50, 16)
         if quick
@@ -100,11 +104,19 @@ def settings(quick: bool, mnist: bool, edm: str | None) -> list[Setting]:
             )  # fmt: skip
         )
     if mnist or not quick:
-        m = CONFIGS / "mnist-cpu/gan.yaml"
         out.append(
-            Setting("mnist-gan", m, (8, 16), 40, 20, 4, 16, 8)
+            Setting("mnist-gan", f"{m}/gan.yaml", (8, 16), 40, 20, 4, 16, 8)
             if quick
-            else Setting("mnist-gan", m, (8, 16, 32), 1000, 250, 8, 16, 256)
+            else Setting("mnist-gan", f"{m}/gan.yaml", (8, 16, 32), 1000, 250, 8, 16, 256)
+        )
+    if mnist_edm:
+        sg = (f"model.edm_checkpoint={mnist_edm}",)
+        out.append(
+            Setting("mnist-score_gan", f"{m}/score_gan.yaml", (8, 16), 20, 10, 4, 16, 8, sg)
+            if quick
+            else Setting(
+                "mnist-score_gan", f"{m}/score_gan.yaml", (8, 16, 32), 1000, 250, 8, 16, 256, sg
+            )  # fmt: skip
         )
     return out
 
@@ -121,12 +133,15 @@ class OutputSubset(nn.Module):
         return self.net(z)[:, self.idx]
 
 
-def score_gan_edm(quick: bool, runs: Path, threads: int) -> str:
-    """An EDM of the Gaussians for the Score GAN's data score, trained here (quick: briefly)."""
+def data_edm(data: str, quick: bool, runs: Path, threads: int) -> str:
+    """An EDM of ``data`` (``gaussians`` or ``mnist-cpu``) for the Score GAN's data score,
+    trained here from its config (quick: briefly)."""
     overrides = [f"train.threads={threads}", "eval.animation=false"]
-    if quick:
-        overrides += ["train.steps=300", "train.checkpoint_every=300", "model.net.width=64"]
-    return str(ensure_run(CONFIGS / "gaussians/edm.yaml", overrides, runs / "gaussians-edm"))
+    if quick:  # the pipeline only
+        steps = 300 if data == "gaussians" else 30
+        overrides += [f"train.steps={steps}", f"train.checkpoint_every={steps}"]
+        overrides += ["model.net.width=64"] if data == "gaussians" else []
+    return str(ensure_run(CONFIGS / data / "edm.yaml", overrides, runs / f"{data}-edm"))
 
 
 def train_run(s: Setting, width: int, runs: Path, seed: int, threads: int) -> Path:
@@ -328,7 +343,8 @@ def main(argv=None) -> dict:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--mnist", action="store_true", help="include MNIST-cpu in quick mode")
     p.add_argument("--score-gan", action="store_true", help="include the Score GAN in quick mode")
-    p.add_argument("--score-gan-edm", default=None, help="the Score GAN's EDM run (else trained)")
+    p.add_argument("--score-gan-edm", default=None, help="the Gaussians EDM run (else trained)")
+    p.add_argument("--mnist-edm", default=None, help="the MNIST-cpu EDM run (else trained)")
     p.add_argument("--out", type=Path, default=ROOT / "docs/results/ntk_drift")
     p.add_argument("--runs", type=Path, default=ROOT / "runs/ntk_drift")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0 1 2 (quick: 0)")
@@ -341,10 +357,12 @@ def main(argv=None) -> dict:
     torch.set_num_threads(a.threads)
     seeds = a.seeds if a.seeds is not None else ([0] if a.quick else [0, 1, 2])
     report = Report("ntk_drift", a.out, " ".join(map(str, seeds)), a.quick)
-    edm = a.score_gan_edm
+    edm, mnist_edm = a.score_gan_edm, a.mnist_edm
     if edm is None and (a.score_gan or not a.quick):
-        edm = score_gan_edm(a.quick, a.runs, a.threads)
-    todo = [(s, w, seed) for s in settings(a.quick, a.mnist, edm) for w in s.widths
+        edm = data_edm("gaussians", a.quick, a.runs, a.threads)
+    if mnist_edm is None and ((a.score_gan and a.mnist) or not a.quick):
+        mnist_edm = data_edm("mnist-cpu", a.quick, a.runs, a.threads)
+    todo = [(s, w, seed) for s in settings(a.quick, a.mnist, edm, mnist_edm) for w in s.widths
             for seed in seeds]  # fmt: skip
     results: dict[str, dict[str, dict[str, dict]]] = {}
     for (s, w, seed), r in zip(todo, _map(todo, a.runs, a.threads, a.jobs), strict=True):
