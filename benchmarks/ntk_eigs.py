@@ -9,7 +9,7 @@ N latents give a Gram of (N·1024)² entries. Each method runs in a fresh proces
 that process's peak resident set) to the same stopping rule, every one of the k residuals
 ‖K u − λ u‖ at most ``--tol`` × λ_1:
 
-- ``ntk_eigs``: ipm's block Krylov with thick restarts (:func:`ipm.ntk.ntk_eigs`);
+- ``ntk_eigs``: ipm's thick-restart Lanczos (:func:`ipm.ntk.ntk_eigs`);
 - ``scipy_eigsh``: ARPACK's implicitly restarted Lanczos (``scipy.sparse.linalg.eigsh``, the
   baseline) on a ``LinearOperator`` whose products are the same matrix-free operator
   (:func:`ipm.ntk.gram_operator`), its tolerance chosen by the same rule (ARPACK's own
