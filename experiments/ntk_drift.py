@@ -174,16 +174,14 @@ def _spectrum(gen: nn.Module, z: torch.Tensor):
     """(top-k eigenpairs, dense Gram or None, ‖K‖_F and its standard error) of the generator's
     NTK Gram on latents z: exact in float64 where small, else iterative in float32 with a
     Hutchinson estimate of the norm, deflated by the eigenpairs."""
-    from ipm.ntk import empirical_ntk, ntk_eigs, ntk_frobenius_estimate
+    from ipm.ntk import as_gram, empirical_ntk, gram_eigs, ntk_eigs, ntk_frobenius_estimate
     from ipm.ntk.spectral import DENSE_MAX
 
     with torch.no_grad():
         d = gen(z[:1]).reshape(1, -1).shape[1]
-    if len(z) * d <= DENSE_MAX:
-        k = empirical_ntk(gen, z)
-        gram = k.permute(0, 2, 1, 3).reshape(len(z) * d, -1)
-        eigs = ntk_eigs(gen, z, min(TOP_K, len(z) * d), method="dense")
-        return eigs, gram, float(gram.norm()), 0.0
+    if len(z) * d <= DENSE_MAX:  # one kernel, its eigenpairs by eigh
+        gram = as_gram(empirical_ntk(gen, z))
+        return gram_eigs(gram, len(z), min(TOP_K, len(z) * d)), gram, float(gram.norm()), 0.0
     g32, z32 = copy.deepcopy(gen).float(), z.float()
     eigs = ntk_eigs(g32, z32, TOP_K, method="iterative", tol=1e-5)
     fro = ntk_frobenius_estimate(g32, z32, samples=FRO_SAMPLES, deflate=eigs)
@@ -193,7 +191,13 @@ def _spectrum(gen: nn.Module, z: torch.Tensor):
 def drift_curve(s: Setting, run: Path, seed: int) -> dict:
     from tqdm.auto import tqdm
 
-    from ipm.ntk import effective_rank, empirical_ntk, followable_share, kernel_alignment
+    from ipm.ntk import (
+        as_gram,
+        effective_rank,
+        empirical_ntk,
+        followable_share,
+        kernel_alignment,
+    )
 
     kept = sorted((run / "checkpoints").glob("step_*.pt"))
     g = torch.Generator().manual_seed(seed + 7)
@@ -211,8 +215,11 @@ def drift_curve(s: Setting, run: Path, seed: int) -> dict:
             if s.pixels:
                 idx = torch.randperm(int(math.prod(model.shape)), generator=g)[: s.pixels]
         net = OutputSubset(gen, idx) if s.pixels else gen
-        k = empirical_ntk(net, z).reshape(s.probes * (s.pixels or model.dim), -1)
         eigs, gram, fro, fro_se = _spectrum(gen, zs)
+        if gram is not None and not s.pixels and len(zs) == s.probes:
+            k = gram  # the drift block is the spectrum's whole kernel: computed once
+        else:
+            k = as_gram(empirical_ntk(net, z))
         with torch.no_grad():
             x = gen(zs).reshape(len(zs), -1)
             field = model.field(x.float())

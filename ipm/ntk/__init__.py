@@ -12,13 +12,14 @@
 from __future__ import annotations
 
 from ._structured import StructuredUnsupported, supports_structured
-from .kernel import empirical_ntk, ntk_diagonal, ntk_trace
+from .kernel import as_gram, empirical_ntk, ntk_diagonal, ntk_trace
 from .measures import effective_rank, followable_share, kernel_alignment, participation_ratio
 from .methods import NTKKind, NTKMethod
 from .operator import ntk_operator
 from .spectral import (
     Estimate,
     NTKEigs,
+    gram_eigs,
     gram_operator,
     ntk_eigs,
     ntk_frobenius_estimate,
@@ -31,9 +32,11 @@ __all__ = [
     "NTKKind",
     "NTKMethod",
     "StructuredUnsupported",
+    "as_gram",
     "effective_rank",
     "empirical_ntk",
     "followable_share",
+    "gram_eigs",
     "gram_operator",
     "kernel_alignment",
     "ntk_diagonal",

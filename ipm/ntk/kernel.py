@@ -98,6 +98,19 @@ def ntk_diagonal(model: nn.Module, z: Tensor, **kw) -> Tensor:
     return empirical_ntk(model, z, kind=NTKKind.DIAGONAL, **kw)
 
 
+def as_gram(kernel: Tensor) -> Tensor:
+    """An (N, N, D, D) kernel as its (N·D, N·D) Gram, particle-major (row index particle ×
+    output); a square Gram is returned as it is."""
+    if kernel.ndim == 4:
+        n, _, d, _ = kernel.shape
+        return kernel.permute(0, 2, 1, 3).reshape(n * d, n * d)
+    if kernel.ndim == 2 and kernel.shape[0] == kernel.shape[1]:
+        return kernel
+    raise ValueError(
+        f"kernel: expected an (N, N, D, D) kernel or a square Gram, got shape {tuple(kernel.shape)}"
+    )
+
+
 def _enum(cls, value, name):
     try:
         return cls(value)

@@ -12,6 +12,7 @@ import math
 import torch
 from torch import Tensor
 
+from .kernel import as_gram
 from .spectral import Estimate, NTKEigs
 
 __all__ = ["effective_rank", "followable_share", "kernel_alignment", "participation_ratio"]
@@ -20,17 +21,6 @@ __all__ = ["effective_rank", "followable_share", "kernel_alignment", "participat
 def _centre(u: Tensor) -> Tensor:
     """u (..., N, D) minus its mean over particles: the projection H_N ⊗ I_D."""
     return u - u.mean(dim=-2, keepdim=True)
-
-
-def _gram(kernel: Tensor) -> Tensor:
-    if kernel.ndim == 4:  # (N, N, D, D) -> (N·D, N·D), particle-major
-        n, _, d, _ = kernel.shape
-        return kernel.permute(0, 2, 1, 3).reshape(n * d, n * d)
-    if kernel.ndim == 2 and kernel.shape[0] == kernel.shape[1]:
-        return kernel
-    raise ValueError(
-        f"kernel: expected an (N, N, D, D) kernel or a square Gram, got shape {tuple(kernel.shape)}"
-    )
 
 
 def _centred_factor(kernel: NTKEigs, centred: bool = True) -> Tensor:
@@ -89,7 +79,7 @@ def kernel_alignment(
             n = x.shape[0] if x.ndim == 4 else n_particles
             if n is None:
                 raise ValueError("n_particles: needed to centre an (N·D, N·D) Gram")
-            dense.append((_gram(x), n))
+            dense.append((as_gram(x), n))
     (ga, na), (gb, nb) = dense
     if ga.shape != gb.shape or na != nb:
         raise ValueError(f"the kernels differ in size: {tuple(ga.shape)} and {tuple(gb.shape)}")

@@ -23,12 +23,13 @@ import torch
 from torch import Tensor, nn
 
 from ._common import check_latents, param_dict
-from .kernel import empirical_ntk
+from .kernel import as_gram, empirical_ntk
 from .operator import ntk_operator
 
 __all__ = [
     "Estimate",
     "NTKEigs",
+    "gram_eigs",
     "gram_operator",
     "ntk_eigs",
     "ntk_frobenius_estimate",
@@ -95,10 +96,19 @@ def _sizes(model: nn.Module, z: Tensor, params) -> tuple[int, int, Tensor]:
     return z.shape[0], d, ref
 
 
-def _dense_gram(model: nn.Module, z: Tensor, params) -> Tensor:
-    k = empirical_ntk(model, z, params=params).to(torch.float64)  # (N, N, D, D)
-    n, _, d, _ = k.shape
-    return k.permute(0, 2, 1, 3).reshape(n * d, n * d)
+def gram_eigs(gram: Tensor, n_particles: int, k: int) -> NTKEigs:
+    """The k largest eigenpairs of a materialised Gram (N·D × N·D, particle-major, e.g.
+    :func:`~ipm.ntk.kernel.as_gram` of an empirical NTK) by ``torch.linalg.eigh`` in float64:
+    the dense path of :func:`ntk_eigs`."""
+    g = gram.to(torch.float64)
+    if g.ndim != 2 or g.shape[0] != g.shape[1] or g.shape[0] % n_particles:
+        raise ValueError(
+            f"gram: expected a square N·D Gram for N = {n_particles}, got {tuple(g.shape)}"
+        )
+    values, vectors = torch.linalg.eigh(g)
+    values, vectors = values.flip(0)[:k], vectors.flip(1)[:, :k]
+    res = (g @ vectors - vectors * values).norm(dim=0) / values[0].abs().clamp_min(1e-300)
+    return NTKEigs(values, vectors.T.reshape(k, n_particles, -1), res, 0, 0, True)
 
 
 def _rayleigh_ritz(q: Tensor, aq: Tensor) -> tuple[Tensor, Tensor]:
@@ -195,11 +205,7 @@ def ntk_eigs(
     if method not in ("auto", "iterative", "dense"):
         raise ValueError(f"method: expected 'auto', 'iterative' or 'dense', got {method!r}")
     if method == "dense" or (method == "auto" and n <= DENSE_MAX):
-        gram = _dense_gram(model, z, params)
-        values, vectors = torch.linalg.eigh(gram)
-        values, vectors = values.flip(0)[:k], vectors.flip(1)[:, :k]
-        res = (gram @ vectors - vectors * values).norm(dim=0) / values[0].abs().clamp_min(1e-300)
-        return NTKEigs(values, vectors.T.reshape(k, n_part, d), res, 0, 0, True)
+        return gram_eigs(as_gram(empirical_ntk(model, z, params=params)), n_part, k)
     m, p, b = _krylov_sizes(n, k, block, basis, keep)
     if not tol > 0:
         raise ValueError(f"tol: expected a positive number, got {tol!r}")
