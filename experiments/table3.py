@@ -2,7 +2,7 @@
 
     OMP_WAIT_POLICY=PASSIVE IPM_MNIST_DIR=/path/to/mnist python -m experiments.table3 \
         [--data gaussians digits mnist] [--quick] [--runs runs] [--inception-weights FILE] \
-        [--out docs/results/table3]
+        [--jobs 2] [--before REV] [--out docs/results/table3]
 
 Columns: EDM, Discr. Flow, GAN, Score GAN (the paper's), then SD flow and DMMD. Each model is
 trained from ``experiments/configs/{gaussians,digits-cpu,mnist-cpu}/<model>.yaml`` into
@@ -19,16 +19,23 @@ The training budget is the configs' (CPU-sized: minutes per model), not the pape
 V100). The paper's values (Inception-FID, MNIST and CelebA) are printed beside ours for
 orientation only: a classifier-FID is a different quantity and is never compared with them.
 ``--quick`` trains each model for a few steps on the Gaussians only and evaluates 1,000 samples.
+``--jobs N`` trains and evaluates N models at once, each in its own process with ``--threads``
+threads (a Score GAN starts once its EDM has finished). ``--before REV`` shows, beside each
+figure, the one the table committed at git revision REV gave (what a change of configs or code
+moved).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 from pathlib import Path
 
 import torch
 
 from experiments import ROOT
+from experiments.parallel import run_tasks
 from experiments.runs import CONFIG_DIRS, config
 from experiments.runs import TITLES as MODEL_TITLES
 from ipm.engine import ensure_run
@@ -94,13 +101,10 @@ def noise_reference(data: str, a) -> dict:
     ) | {"n_samples": n, "nfe": 0}
 
 
-REUSED: list[str] = []  # evaluations taken from a cache in this process
-
-
-def evaluate(run: Path, data: str, a) -> dict:
-    """:func:`_evaluate`, cached in ``run/table3_eval.json``: an interrupted table resumes
-    without re-sampling the models already evaluated. The cache is used only for the same
-    checkpoint bytes and the same evaluation settings."""
+def evaluate(run: Path, data: str, a) -> tuple[dict, bool]:
+    """(:func:`_evaluate`, whether it was reused), cached in ``run/table3_eval.json``: an
+    interrupted table resumes without re-sampling the models already evaluated. The cache is
+    used only for the same checkpoint bytes and the same evaluation settings."""
     settings = {
         "data": data,
         "quick": bool(a.quick),
@@ -112,8 +116,37 @@ def evaluate(run: Path, data: str, a) -> dict:
     )
     if reused:
         print(f"{run}: evaluation reused from table3_eval.json (same checkpoint and settings)")
-        REUSED.append(f"{data}/{run.name}")
-    return result
+    return result, reused
+
+
+def model_task(data: str, model: str, a) -> tuple[dict, bool]:
+    """Train (or find) one model's run and evaluate it: (metrics with the run, reused)."""
+    torch.set_num_threads(a.threads)
+    run = run_model(data, model, a)
+    result, reused = evaluate(run, data, a)
+    result = {"run": str(run), **result}
+    _print_row(data, model, result)
+    return result, reused
+
+
+def before(rev: str, out: Path, data_sets: list[str]) -> dict:
+    """The results of the table committed at git revision ``rev`` (its ``table3.json`` under
+    ``out``), for ``data_sets``, with the commit's hash and date."""
+    try:
+        rel = (out / "table3.json").resolve().relative_to(ROOT)
+    except ValueError as e:
+        raise ValueError(f"--before: {out} is not inside the repository {ROOT}") from e
+
+    def git(*args: str) -> str:
+        r = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        if r.returncode:
+            raise ValueError(f"--before {rev!r}: git {' '.join(args)}: {r.stderr.strip()}")
+        return r.stdout
+
+    commit, date = git("log", "-1", "--format=%H %cs", rev).split()
+    old = json.loads(git("show", f"{commit}:{rel.as_posix()}"))["results"]
+    return {"rev": rev, "commit": commit, "date": date,
+            "results": {d: old[d] for d in data_sets if d in old}}  # fmt: skip
 
 
 def _evaluate(run: Path, data: str, a) -> dict:
@@ -162,14 +195,24 @@ def _evaluate(run: Path, data: str, a) -> dict:
     return out
 
 
-def _cell(r: dict, key: str, fmt: str) -> str:
-    return format(r[key], fmt) if r.get(key) is not None else "–"
+def _cell(r: dict, key: str, fmt: str, old: dict | None = None) -> str:
+    """``r[key]`` formatted, with the earlier table's figure in parentheses where given."""
+    cell = format(r[key], fmt) if r.get(key) is not None else "–"
+    if old is not None and old.get(key) is not None:
+        cell += f" ({format(old[key], fmt)})"
+    return cell
 
 
 def markdown(res: dict) -> str:
     """The page: per data set a table of the models' metrics (and their sample grids), then the
     paper's own Table 3 for orientation."""
     results, parts = res["results"], []
+    prev = res.get("before")
+    if prev:
+        parts.append(
+            f"In parentheses: the figure the table committed at `{prev['commit'][:7]}` "
+            f"({prev['date']}) gave, for the same data set and model (`--before {prev['rev']}`)."
+        )
     if res.get("reused"):
         parts.append(
             "Evaluations reused from the `table3_eval.json` cache of an earlier invocation (same "
@@ -179,6 +222,7 @@ def markdown(res: dict) -> str:
         )
     for data, by_model in results.items():
         cols = [m for m in (*MODELS, "noise") if m in by_model]
+        old = (prev or {}).get("results", {}).get(data, {})
         head = "| metric | " + " | ".join(TITLES[m] for m in cols) + " |"
         sep = "|---|" + "---|" * len(cols)
         rows = []
@@ -190,7 +234,9 @@ def markdown(res: dict) -> str:
             ]
             for label, k, f in fields:
                 rows.append(
-                    f"| {label} | " + " | ".join(format(by_model[m][k], f) for m in cols) + " |"
+                    f"| {label} | "
+                    + " | ".join(_cell(by_model[m], k, f, old.get(m)) for m in cols)
+                    + " |"
                 )
             rows.append(
                 "| modes | "
@@ -210,7 +256,9 @@ def markdown(res: dict) -> str:
                 fields.insert(1, ("Inception-FID", "inception_fid", ".3g"))
             for label, k, f in fields:
                 rows.append(
-                    f"| {label} | " + " | ".join(_cell(by_model[m], k, f) for m in cols) + " |"
+                    f"| {label} | "
+                    + " | ".join(_cell(by_model[m], k, f, old.get(m)) for m in cols)
+                    + " |"
                 )
         for label, k in (("NFE per sample", "nfe"), ("samples", "n_samples")):
             rows.append(f"| {label} | " + " | ".join(str(by_model[m][k]) for m in cols) + " |")
@@ -273,7 +321,14 @@ def main(argv=None) -> dict:
     p.add_argument("--runs", type=Path, default=Path("runs"))
     p.add_argument("--inception-weights", default=None)
     p.add_argument("--out", type=Path, default=ROOT / "docs/results/table3")
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1, help="torch threads per model")
+    p.add_argument("--jobs", type=int, default=1, help="models trained and evaluated at once")
+    p.add_argument(
+        "--before",
+        default=None,
+        metavar="REV",
+        help="show the figures of the table committed at this git revision beside",
+    )
     p.add_argument("--render", action="store_true", help="only rewrite the page from its JSON")
     a = p.parse_args(argv)
     if a.render:
@@ -284,17 +339,24 @@ def main(argv=None) -> dict:
     models = list(a.models)
     if "score_gan" in models and "edm" not in models:
         models.insert(0, "edm")  # its data score
-    results: dict[str, dict] = {}
+    prev = before(a.before, a.out, a.data) if a.before else None
+    tasks = [(data, m, a) for data in a.data for m in models]
+    index = {t[:2]: i for i, t in enumerate(tasks)}
+    after = {i: index[(d, "edm")] for (d, m), i in index.items() if m == "score_gan"}
+    results: dict[str, dict] = {data: {} for data in a.data}
+    reused = []
+    for (data, m, _), (r, was_reused) in zip(
+        tasks, run_tasks(model_task, tasks, a.jobs, after), strict=True
+    ):
+        results[data][m] = r
+        reused += [f"{data}/{Path(r['run']).name}"] if was_reused else []
     for data in a.data:
-        results[data] = {}
-        for m in models:
-            run = run_model(data, m, a)
-            results[data][m] = {"run": str(run), **evaluate(run, data, a)}
-            _print_row(data, m, results[data][m])
         if data != "gaussians":
             results[data]["noise"] = noise_reference(data, a)
             _print_row(data, "noise", results[data]["noise"])
-    res = {"results": results, "paper_inception_fid": PAPER, "reused": list(REUSED)}
+    res = {"results": results, "paper_inception_fid": PAPER, "reused": reused}
+    if prev:
+        res["before"] = prev
     res["grids"] = copy_grids(results, a.out)
     report.write(res, markdown(res))
     return results

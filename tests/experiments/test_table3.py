@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from experiments import ROOT
+
 
 def test_table3_quick(tmp_path, capsys):
     from experiments.table3 import MODELS, main
@@ -18,36 +20,25 @@ def test_table3_quick(tmp_path, capsys):
         assert f"{r['mmd2']:.2e}" in md, m
     assert "| metric | EDM | Discr. Flow | GAN | Score GAN | SD flow | DMMD |" in md
     assert "not comparable" in md  # the paper's Inception-FIDs are labelled, not mixed in
-    # a second table reuses the cached evaluation of an unchanged checkpoint ...
+    # a second table, in two worker processes, reuses the cached evaluations of unchanged
+    # checkpoints (the Score GAN's EDM joins it) ...
+    capsys.readouterr()
     again = main(
-        [
-            "--quick",
-            "--models",
-            "gan",
-            "--out",
-            str(tmp_path / "o2"),
-            "--runs",
-            str(tmp_path / "runs"),
-        ]
-    )
-    assert again["gaussians"]["gan"] == res["gaussians"]["gan"]
-    assert "evaluation reused" in capsys.readouterr().out
+        ["--quick", "--models", "gan", "score_gan", "--jobs", "2",
+         "--out", str(tmp_path / "o2"), "--runs", str(tmp_path / "runs")]
+    )  # fmt: skip
+    for m in ("edm", "gan", "score_gan"):
+        assert again["gaussians"][m] == res["gaussians"][m], m
+    saved = json.loads((tmp_path / "o2/table3.json").read_text())
+    assert sorted(saved["reused"]) == ["gaussians/edm", "gaussians/gan", "gaussians/score_gan"]
     # ... but not of a changed one
     cache = tmp_path / "runs/gaussians/gan/table3_eval.json"
     saved = json.loads(cache.read_text())
     saved["key"]["checkpoint_sha256"] = "0" * 64
     cache.write_text(json.dumps(saved))
-    main(
-        [
-            "--quick",
-            "--models",
-            "gan",
-            "--out",
-            str(tmp_path / "o3"),
-            "--runs",
-            str(tmp_path / "runs"),
-        ]
-    )
+    capsys.readouterr()
+    main(["--quick", "--models", "gan", "--out", str(tmp_path / "o3"),
+          "--runs", str(tmp_path / "runs")])  # fmt: skip
     assert "evaluation reused" not in capsys.readouterr().out
     # a finished run is reused only with the same config
     from ipm.engine import ensure_run
@@ -73,3 +64,21 @@ def test_table3_noise_reference_is_far_from_the_digits_and_labelled():
     assert r["fid"] > 100 and r["recall"] < 0.05 and 0 <= r["precision"] <= 1
     md = markdown({"results": {"digits": {"noise": r}}})
     assert "noise (reference)" in md and "never alone" in md
+
+
+@pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs the repository's git history")
+def test_table3_shows_the_figures_of_a_committed_table_beside():
+    """--before REV: the committed table's figures, per data set and model, in parentheses."""
+    from experiments.table3 import before, markdown
+
+    out = ROOT / "docs/results/table3"
+    prev = before("HEAD", out, ["mnist", "nowhere"])
+    assert set(prev["results"]) == {"mnist"} and len(prev["commit"]) == 40
+    committed = prev["results"]
+    assert committed["mnist"]["edm"]["fid"] > 0
+    now = {"mnist": {m: dict(r, fid=12.5) for m, r in committed["mnist"].items()}}
+    md = markdown({"results": now, "before": prev})
+    assert f"| classifier-FID | 12.5 ({committed['mnist']['edm']['fid']:.3g}) |" in md
+    assert f"`{prev['commit'][:7]}`" in md
+    with pytest.raises(ValueError, match="no-such-revision"):
+        before("no-such-revision", out, ["mnist"])
