@@ -54,6 +54,7 @@ import torch
 from torch import nn
 
 from experiments import CONFIGS, ROOT
+from experiments.parallel import run_tasks
 from ipm.engine import ensure_run
 from ipm.report import Report, rerender
 
@@ -274,20 +275,8 @@ def one_run(s: Setting, width: int, seed: int, runs: Path, threads: int) -> dict
 def _map(todo: list, runs: Path, threads: int, jobs: int) -> list[dict]:
     """:func:`one_run` over ``todo`` in order, in ``jobs`` worker processes when above 1 (the
     longest settings, listed last, are started first)."""
-    if jobs <= 1:
-        return [one_run(s, w, seed, runs, threads) for s, w, seed in todo]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-        futures = {i: pool.submit(one_run, *todo[i], runs, threads)
-                   for i in reversed(range(len(todo)))}  # fmt: skip
-        try:
-            return [futures[i].result() for i in range(len(todo))]
-        except BaseException:  # one run failed or was stopped: start no other
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    tasks = [(*t, runs, threads) for t in reversed(todo)]
+    return run_tasks(one_run, tasks, jobs)[::-1]
 
 
 def _seeds(by_seed: dict) -> list[dict]:
