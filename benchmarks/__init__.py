@@ -7,7 +7,7 @@
 ``ntk_jax``  the JAX anchor of the operator on the same models (in an environment with JAX)
 ``flows``    chunked kernel sums: one squared-MMD flow step at scale
 ``nets``     seconds per training step of ipm's networks against reference implementations
-``models``   seconds per training step of the Gaussians models, side by side
+``models``   seconds per training step of a config folder's models, side by side, per precision
 ``data``     loader throughput: images per second drawn from an image data set
 ============ ==========================================================================
 

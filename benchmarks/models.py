@@ -1,14 +1,18 @@
-"""Seconds per training step of the Gaussians models, measured side by side (not a test).
+"""Seconds per training step of a config folder's models, measured side by side (not a test).
 
-    OMP_WAIT_POLICY=PASSIVE python -m benchmarks.models [--rounds 3] [--json FILE]
+    OMP_WAIT_POLICY=PASSIVE python -m benchmarks.models [--configs gaussians] [--rounds 3] \
+        [--precision fp32 bf16] [--threads 1] [--set KEY=VALUE ...] [--json FILE]
 
-Each model is built from its config in ``experiments/configs/gaussians/`` exactly as
-``ipm train`` builds it (same optimisers, one thread unless ``--threads``), warmed up, then timed
-step by step. The models take turns for ``--rounds`` rounds, so that the host's noise falls on
+Each model is built from its config in ``experiments/configs/<--configs>/`` exactly as
+``ipm train`` builds it (same data, optimisers and ``train.precision``: each config is timed at
+every ``--precision`` given, its own where none is; one thread unless ``--threads``), warmed
+up, then timed step by step (EMA and checkpoints excluded). The models take turns for ``--rounds`` rounds, so that the host's noise falls on
 all of them alike; the figures are the median and the mean step time over all rounds (the mean
 is the one to read for schedules whose steps differ, e.g. ``multi_time``, which simulates on
 one update in k). Score GAN needs the EDM
-run its config names (``runs/gaussians/edm``); it is skipped, saying so, when that is missing.
+run its config names (``runs/<folder>/edm``, or ``--set model.edm_checkpoint=RUN``); it is
+skipped, saying so, when that is missing. The image folders (``mnist-cpu``, ``digits-cpu``) time
+their six configs; on MNIST ``$IPM_MNIST_DIR`` names the data.
 ``train_seconds_per_step`` in a run's ``metrics.json`` is the same timer averaged over a whole
 run (and disturbed by whatever else ran then); this script is for clean comparisons.
 """
@@ -27,8 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 #: seconds per step of the official implementation (White-Link/gpm) on a 2-core CPU, 1 thread
 REFERENCE = {"edm": 0.0088, "gan": 0.031, "score_gan": 0.011 * 10, "discr_flow": 0.267}
 
-#: (label, config file, overrides, timed steps per round)
-VARIANTS = [
+#: per config folder: (label, config file, overrides, timed steps per round)
+VARIANTS: dict[str, list[tuple[str, str, list[str], int]]] = {}
+VARIANTS["gaussians"] = [
     ("edm", "edm.yaml", [], 200),
     ("gan", "gan.yaml", [], 100),
     ("score_gan", "score_gan.yaml", [], 15),
@@ -42,70 +47,109 @@ VARIANTS = [
     ),
     ("discr_flow persistent", "discr_flow.yaml", ["model.schedule=persistent"], 100),
 ]
+_IMAGE_STEPS = {"edm": 8, "discr_flow": 8, "gan": 8, "score_gan": 4, "sd_flow": 8, "dmmd": 4}
+for _folder in ("mnist-cpu", "digits-cpu"):
+    VARIANTS[_folder] = [(m, f"{m}.yaml", [], n) for m, n in _IMAGE_STEPS.items()]
 
 
 def _setup(config: Path, overrides: list[str], threads: int):
+    """(model, optimisers, step context, precision) as ``ipm train`` builds them."""
     import torch
 
-    from ipm.data import dataset
+    from ipm.data import data_shape, training_dataset
     from ipm.engine import load_config
+    from ipm.engine.rundir import resolve_paths
     from ipm.engine.trainer import model_inputs
     from ipm.models import StepContext, build_model
 
     cfg = load_config(config, overrides + [f"train.threads={threads}"])
+    cfg, _ = resolve_paths(cfg, None)
     torch.set_num_threads(threads)
-    dist = dataset(cfg.data)
+    dist = training_dataset(cfg.data, progress=False)
+    shape = data_shape(dist)
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg, dist.dim, **model_inputs(cfg, (dist.dim,)))
+    model = build_model(cfg, shape, **model_inputs(cfg, shape))
+    model.accelerate(cfg.train.precision, False)
     opts = model.make_optimizers()
     ctx = StepContext(
         torch.Generator().manual_seed(cfg.seed + 1),
         lambda n, g: dist.sample(n, generator=g),
         torch.device("cpu"),
     )
-    return model, opts, ctx
+    return model, opts, ctx, cfg.train.precision
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument(
+        "--configs",
+        choices=sorted(VARIANTS),
+        default="gaussians",
+        help="the folder of experiments/configs whose models are timed",
+    )
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument(
+        "--precision",
+        nargs="+",
+        choices=("fp32", "bf16", "fp16"),
+        default=None,
+        help="time each config at each of these (default: the config's own)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an override for every config (repeatable)",
+    )
     p.add_argument("--json", type=Path, default=None)
-    a = p.parse_args(argv)
-    cfg_dir = ROOT / "experiments" / "configs" / "gaussians"
+    a = p.parse_args(argv)  # fmt: skip
+    cfg_dir = ROOT / "experiments" / "configs" / a.configs
+    jobs = [(label, file, over + a.overrides + ([f"train.precision={pr}"] if pr else []), n)
+            for label, file, over, n in VARIANTS[a.configs]
+            for pr in (a.precision or [None])]  # fmt: skip
     built, times = {}, {}
-    for label, file, over, _ in VARIANTS:
+    for label, file, over, _ in jobs:
+        key = (label, over[-1] if a.precision else None)
         try:
-            built[label] = _setup(cfg_dir / file, over, a.threads)
+            built[key] = _setup(cfg_dir / file, over, a.threads)
         except (FileNotFoundError, ValueError) as e:
             print(f"skipping {label}: {e}")
             continue
-        model, opts, ctx = built[label]
+        model, opts, ctx, _ = built[key]
         for _ in range(a.warmup):
             model.train_step(ctx, opts)
-        times[label] = []
+        times[key] = []
     for r in range(a.rounds):
-        for label, _, _, n in VARIANTS:
-            if label not in built:
+        for label, _, over, n in jobs:
+            key = (label, over[-1] if a.precision else None)
+            if key not in built:
                 continue
-            model, opts, ctx = built[label]
+            model, opts, ctx, _ = built[key]
             for _ in range(n):
                 t0 = time.perf_counter()
                 model.train_step(ctx, opts)
-                times[label].append(time.perf_counter() - t0)
+                times[key].append(time.perf_counter() - t0)
         print(f"round {r + 1}/{a.rounds} done")
     rows = []
     print(
-        f"\n{'model':28s} {'median s/step':>13s} {'mean':>8s} {'reference':>9s} {'ratio':>6s}"
-        f"  (threads={a.threads}; ratio = median / reference)"
+        f"\n{'model':28s} {'precision':>9s} {'median s/step':>13s} {'mean':>8s} {'reference':>9s} "
+        f"{'ratio':>6s}  (threads={a.threads}; ratio = median / reference)"
     )
-    for label, ts in times.items():
+    for key, ts in times.items():
+        label, precision = key[0], built[key][3]
         med, mean = statistics.median(ts), statistics.fmean(ts)
-        ref = REFERENCE.get(label.split()[0]) if " " not in label else None
+        ref = None
+        if a.configs == "gaussians" and " " not in label and precision == "fp32":
+            ref = REFERENCE.get(label)
         rows.append(
             {
+                "configs": a.configs,
                 "model": label,
+                "precision": precision,
                 "median_s_per_step": med,
                 "mean_s_per_step": mean,
                 "steps_timed": len(ts),
@@ -115,11 +159,13 @@ def main(argv=None) -> int:
         )
         ratio = f"{med / ref:6.2f}" if ref else "     –"
         reft = f"{ref:.4g}" if ref else "–"
-        print(f"{label:28s} {med:13.4f} {mean:8.4f} {reft:>9s} {ratio}")
-    print(
-        "score_gan: one step = K = 10 score updates + 1 generator update; the reference's step is "
-        "one score update with a generator update every 10th, so its figure is 10 × 0.011 s"
-    )
+        print(f"{label:28s} {precision:>9s} {med:13.4f} {mean:8.4f} {reft:>9s} {ratio}")
+    if a.configs == "gaussians":
+        print(
+            "score_gan: one step = K = 10 score updates + 1 generator update; the reference's "
+            "step is one score update with a generator update every 10th, so its figure is "
+            "10 × 0.011 s"
+        )
     if a.json:
         save(a.json, "models", rows)
     return 0

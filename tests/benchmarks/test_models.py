@@ -10,7 +10,8 @@ def test_bench_models_times_each_variant_in_rounds(tmp_path, monkeypatch):
     means and the official implementation's figure for the paper's models."""
     import benchmarks.models as bm
 
-    monkeypatch.setattr(bm, "VARIANTS", [("edm", "edm.yaml", [], 3), ("gan", "gan.yaml", [], 2)])
+    variants = {"gaussians": [("edm", "edm.yaml", [], 3), ("gan", "gan.yaml", [], 2)]}
+    monkeypatch.setattr(bm, "VARIANTS", variants)
     out = tmp_path / "b.json"
     assert bm.main(["--rounds", "2", "--warmup", "1", "--json", str(out)]) == 0
     record = json.loads(out.read_text())
@@ -19,3 +20,21 @@ def test_bench_models_times_each_variant_in_rounds(tmp_path, monkeypatch):
     assert rows["edm"]["steps_timed"] == 6 and rows["gan"]["steps_timed"] == 4
     for r in rows.values():
         assert 0 < r["median_s_per_step"] and r["reference_s_per_step"] == bm.REFERENCE[r["model"]]
+
+
+def test_bench_models_times_an_image_folder_at_each_precision(tmp_path, monkeypatch):
+    """--configs digits-cpu --precision fp32 bf16: each config built as ``ipm train`` builds it
+    (its image data, its networks under the precision's autocast) and timed at both."""
+    import benchmarks.models as bm
+
+    monkeypatch.setattr(bm, "VARIANTS", {"digits-cpu": [("gan", "gan.yaml", [], 2)]})
+    out = tmp_path / "b.json"
+    argv = ["--configs", "digits-cpu", "--precision", "fp32", "bf16", "--rounds", "1",
+            "--warmup", "1", "--set", "model.generator.width=32", "--json", str(out)]  # fmt: skip
+    assert bm.main(argv) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["model"], r["precision"], r["configs"]) for r in rows] == [
+        ("gan", "fp32", "digits-cpu"),
+        ("gan", "bf16", "digits-cpu"),
+    ]
+    assert all(r["steps_timed"] == 2 and r["reference_s_per_step"] is None for r in rows)
