@@ -44,6 +44,11 @@ and of a reference implementation of the same architecture at nearly equal param
 measured alternately in one process, median after two warm-up steps; bf16 is autocast on both."""
 
 
+MODELS = """Seconds per training step (every network's update in the model's own step, EMA and
+checkpoints excluded) of each config of an image folder, built as `ipm train` builds it, at each
+precision; the configs take turns for several rounds in one process. `config minutes`: the
+config's `train.steps` at the median step time."""
+
 DATA = """Images per second an image data set draws as training batches (indices from a CPU
 generator; images gathered, converted to float32 in [−1, 1] and flattened where they are held),
 MNIST-sized: 60,000 uint8 images of 1×32×32; `hflip`: each also mirrored with probability ½ there
@@ -207,6 +212,20 @@ def nets_section(rec: dict) -> list[str]:
     return lines
 
 
+def models_section(rec: dict) -> list[str]:
+    folder = rec["rows"][0]["configs"] if rec["rows"] else "?"
+    lines = _head(rec, f"Training steps of the {folder} configs", MODELS)
+    lines += ["| config | precision | threads | median s/step | mean s/step | steps timed | "
+              "config minutes |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rec["rows"]:
+        minutes = r["config_steps"] * r["median_s_per_step"] / 60
+        lines.append(
+            f"| {r['model']} | {r['precision']} | {r['threads']} | {r['median_s_per_step']:.3g} | "
+            f"{r['mean_s_per_step']:.3g} | {r['steps_timed']} | {minutes:.1f} |"
+        )
+    return lines
+
+
 def data_section(rec: dict) -> list[str]:
     lines = _head(rec, "Loader throughput", DATA)
     lines += ["| device | batch | hflip | threads | images/s |", "|---|---|---|---|---|"]
@@ -228,6 +247,8 @@ def render() -> str:
         rec = _load(name)
         if rec is not None:
             lines += section(rec)
+    for f in sorted(DOCS.glob("models_*.json")):
+        lines += models_section(json.loads(f.read_text()))
     lines += [
         "",
         "Step times of the Gaussians models: `docs/results/gaussians/` "

@@ -53,7 +53,7 @@ for _folder in ("mnist-cpu", "digits-cpu"):
 
 
 def _setup(config: Path, overrides: list[str], threads: int):
-    """(model, optimisers, step context, precision) as ``ipm train`` builds them."""
+    """(model, optimisers, step context, config) as ``ipm train`` builds them."""
     import torch
 
     from ipm.data import data_shape, training_dataset
@@ -76,7 +76,7 @@ def _setup(config: Path, overrides: list[str], threads: int):
         lambda n, g: dist.sample(n, generator=g),
         torch.device("cpu"),
     )
-    return model, opts, ctx, cfg.train.precision
+    return model, opts, ctx, cfg
 
 
 def main(argv=None) -> int:
@@ -140,7 +140,8 @@ def main(argv=None) -> int:
         f"{'ratio':>6s}  (threads={a.threads}; ratio = median / reference)"
     )
     for key, ts in times.items():
-        label, precision = key[0], built[key][3]
+        label, cfg = key[0], built[key][3]
+        precision = cfg.train.precision
         med, mean = statistics.median(ts), statistics.fmean(ts)
         ref = None
         if a.configs == "gaussians" and " " not in label and precision == "fp32":
@@ -153,6 +154,7 @@ def main(argv=None) -> int:
                 "median_s_per_step": med,
                 "mean_s_per_step": mean,
                 "steps_timed": len(ts),
+                "config_steps": cfg.train.steps,
                 "reference_s_per_step": ref,
                 "threads": a.threads,
             }

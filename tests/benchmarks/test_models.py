@@ -38,3 +38,10 @@ def test_bench_models_times_an_image_folder_at_each_precision(tmp_path, monkeypa
         ("gan", "bf16", "digits-cpu"),
     ]
     assert all(r["steps_timed"] == 2 and r["reference_s_per_step"] is None for r in rows)
+    assert all(r["config_steps"] == 6000 for r in rows)  # digits-cpu/gan.yaml's train.steps
+    from benchmarks.__main__ import models_section
+
+    page = "\n".join(models_section(json.loads(out.read_text())))
+    assert "digits-cpu configs" in page and "| gan | bf16 | 1 |" in page
+    minutes = 6000 * rows[1]["median_s_per_step"] / 60
+    assert f"| {minutes:.1f} |" in page
