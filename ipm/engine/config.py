@@ -55,11 +55,21 @@ class TrainConfig:
     progress: bool = True
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     compile: bool = False
+    # every optimiser's learning rates over the run (ipm.optim.lr_factor): a linear warm-up of
+    # lr_warmup steps, then a decay to lr_final × lr at the last step ("none": constant)
+    lr_warmup: int = 0
+    lr_decay: Literal["none", "linear", "cosine"] = "none"
+    lr_final: float = 0.0
 
     def __post_init__(self):
         positive(self, "steps", "batch_size", "log_every", "checkpoint_every", "threads")
-        non_negative(self, "eval_every", "keep_every")
+        non_negative(self, "eval_every", "keep_every", "lr_warmup")
         require(0 <= self.ema < 1, "ema", f"expected a decay in [0, 1), got {self.ema}")
+        require(
+            0 <= self.lr_final <= 1,
+            "lr_final",
+            f"expected a fraction of the learning rate in [0, 1], got {self.lr_final}",
+        )
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from ..config import ConfigError, to_dict
 from ..data import TensorImages, data_shape, training_dataset
 from ..flows import DenoiserScore
 from ..models import GenerativeModel, StepContext, build_model, models
-from ..optim import attach_scaler
+from ..optim import attach_scaler, lr_factor, set_lr_factor
 from .checkpoint import LAST, CheckpointError, load_checkpoint, load_newest, save_checkpoint
 from .config import RunConfig, load_config, saved_run_config
 from .rundir import (
@@ -351,6 +351,11 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
 
     steps = cfg.train.steps
     end = steps if stop_after is None else min(steps, start + stop_after)
+    t = cfg.train
+
+    def lr_schedule(step: int) -> float:
+        return lr_factor(step, steps, t.lr_warmup, t.lr_decay, t.lr_final)
+
     if cfg.train.keep_every and start == 0:
         checkpoint(0)  # the initialisation, for quantities measured against it (NTK drift)
     last: dict[str, float] = {}
@@ -369,8 +374,11 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
                 disable=not cfg.train.progress or rank != 0,
                 mininterval=1.0,
             )
+            scheduled = cfg.train.lr_warmup > 0 or cfg.train.lr_decay != "none"
             for step in range(start, end):
                 t0 = time.perf_counter()
+                if scheduled:
+                    set_lr_factor(opts, lr_schedule(step))
                 out = model.train_step(ctx, opts)
                 train_seconds += time.perf_counter() - t0
                 timed_steps += 1
