@@ -70,6 +70,17 @@ def same_params(a: dict, b: dict) -> bool:
     return all(torch.equal(a[n][k], b[n][k]) for n in a for k in a[n])
 
 
+def resumed_and_whole(cfg, tmp_path, stop_after: int) -> tuple[dict, dict]:
+    """The last checkpoints of ``cfg`` trained into ``tmp_path/a`` with a stop after
+    ``stop_after`` steps and a resume, and into ``tmp_path/b`` without a stop."""
+    from ipm.engine import train
+
+    train(cfg, tmp_path / "a", stop_after=stop_after)
+    train(cfg, tmp_path / "a", resume=True)
+    train(cfg, tmp_path / "b")
+    return tuple(load_checkpoint(tmp_path / f"{r}/checkpoints/last.pt") for r in "ab")
+
+
 def step_context(seed: int = 0, data=None) -> StepContext:
     """A float64 step context on the CPU (2-D standard normal data unless given)."""
     data = data or (lambda n, g: torch.randn(n, 2, generator=g))

@@ -10,7 +10,7 @@ import torch
 from ipm.config import ConfigError
 from ipm.engine import config_from_dict, load_checkpoint, train
 from ipm.optim import lr_factor, set_lr_factor
-from tests.helpers import tiny
+from tests.helpers import resumed_and_whole, same_params, tiny
 
 
 def test_lr_factor_warms_up_linearly_then_decays_to_the_final_fraction():
@@ -48,13 +48,8 @@ def _scheduled(steps: int) -> dict:
 
 def test_training_follows_the_schedule_and_resumes_on_it_exactly(tmp_path):
     cfg = config_from_dict(_scheduled(9))
-    train(cfg, tmp_path / "a", stop_after=4)
-    train(cfg, tmp_path / "a", resume=True)
-    train(cfg, tmp_path / "b")
-    pa, pb = (load_checkpoint(tmp_path / f"{r}/checkpoints/last.pt") for r in "ab")
-    for n in pa["networks"]:
-        for k in pa["networks"][n]:
-            assert torch.equal(pa["networks"][n][k], pb["networks"][n][k]), (n, k)
+    pa, pb = resumed_and_whole(cfg, tmp_path, 4)
+    assert same_params(pa["networks"], pb["networks"])
     bases = {"generator": cfg.model.g_optim.lr, "discriminator": cfg.model.d_optim.lr}
     for name, opt in pa["optimizers"].items():  # the last update's rate, from its base rate
         group, base = opt["param_groups"][0], bases[name]

@@ -23,6 +23,7 @@ from tests.helpers import (
     ENV,
     dmmd_model,
     ipm_cmd,
+    resumed_and_whole,
     run_config,
     run_params,
     same_params,
@@ -179,14 +180,8 @@ def test_resume_may_change_the_thread_count_and_cadences_but_not_the_batch():
 
 @pytest.mark.parametrize("model", [sd_flow_model(), dmmd_model()], ids=["sd_flow", "dmmd"])
 def test_resume_is_exact(tmp_path, model):
-    cfg = config_from_dict(run_config(model, 25))
-    train(cfg, tmp_path / "a", stop_after=12)
-    train(cfg, tmp_path / "a", resume=True)
-    train(cfg, tmp_path / "b")
-    pa, pb = (load_checkpoint(tmp_path / f"{r}/checkpoints/last.pt") for r in "ab")
-    for n in pa["networks"]:
-        for k in pa["networks"][n]:
-            assert torch.equal(pa["networks"][n][k], pb["networks"][n][k]), (n, k)
+    pa, pb = resumed_and_whole(config_from_dict(run_config(model, 25)), tmp_path, 12)
+    assert same_params(pa["networks"], pb["networks"])
     assert pa["extra"].keys() == pb["extra"].keys() and pa["extra"]
     assert all(torch.equal(pa["extra"][k], pb["extra"][k]) for k in pa["extra"])
 
@@ -196,18 +191,10 @@ def test_fp16_runs_on_the_cpu_with_loss_scaling_and_resumes_exactly(tmp_path):
     checkpointed, so a resumed fp16 run ends bit-identical to an uninterrupted one."""
     data = tiny("gan", steps=8)
     data["train"]["precision"] = "fp16"
-    cfg = config_from_dict(data)
-    train(cfg, tmp_path / "a", stop_after=3)
-    train(cfg, tmp_path / "a", resume=True)
-    train(cfg, tmp_path / "b")
-    pa, pb = (load_checkpoint(tmp_path / f"{r}/checkpoints/last.pt") for r in "ab")
+    pa, pb = resumed_and_whole(config_from_dict(data), tmp_path, 3)
     assert sorted(pa["scalers"]) == ["discriminator", "generator"]
     assert pa["scalers"]["generator"]["scale"] > 0
-    assert all(
-        torch.equal(pa["networks"][n][k], pb["networks"][n][k])
-        for n in pa["networks"]
-        for k in pa["networks"][n]
-    )
+    assert same_params(pa["networks"], pb["networks"])
 
 
 def test_resume_may_switch_compilation_but_not_precision():
