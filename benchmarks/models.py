@@ -1,16 +1,18 @@
 """Seconds per training step of a config folder's models, measured side by side (not a test).
 
     OMP_WAIT_POLICY=PASSIVE python -m benchmarks.models [--configs gaussians] [--rounds 3] \
-        [--precision fp32 bf16] [--threads 1] [--set KEY=VALUE ...] [--json FILE]
+        [--precision fp32 bf16] [--threads 1] [--set KEY=VALUE ...] [--score-gan-edm RUN] \
+        [--json FILE]
 
 Each model is built from its config in ``experiments/configs/<--configs>/`` exactly as
 ``ipm train`` builds it (same data, optimisers and ``train.precision``: each config is timed at
-every ``--precision`` given, its own where none is; one thread unless ``--threads``), warmed
+every ``--precision`` given, its own where none is; one thread unless ``--threads``, and
+``--threads 0`` runs each config at its own ``train.threads``), warmed
 up, then timed step by step (EMA and checkpoints excluded). The models take turns for ``--rounds`` rounds, so that the host's noise falls on
 all of them alike; the figures are the median and the mean step time over all rounds (the mean
 is the one to read for schedules whose steps differ, e.g. ``multi_time``, which simulates on
 one update in k). Score GAN needs the EDM
-run its config names (``runs/<folder>/edm``, or ``--set model.edm_checkpoint=RUN``); it is
+run its config names (``runs/<folder>/edm``, or ``--score-gan-edm RUN``); it is
 skipped, saying so, when that is missing. The image folders (``mnist-cpu``, ``digits-cpu``) time
 their six configs; on MNIST ``$IPM_MNIST_DIR`` names the data.
 ``train_seconds_per_step`` in a run's ``metrics.json`` is the same timer averaged over a whole
@@ -23,6 +25,8 @@ import argparse
 import statistics
 import time
 from pathlib import Path
+
+import torch
 
 from benchmarks import save
 
@@ -54,17 +58,15 @@ for _folder in ("mnist-cpu", "digits-cpu"):
 
 def _setup(config: Path, overrides: list[str], threads: int):
     """(model, optimisers, step context, config) as ``ipm train`` builds them."""
-    import torch
-
     from ipm.data import data_shape, training_dataset
     from ipm.engine import load_config
     from ipm.engine.rundir import resolve_paths
     from ipm.engine.trainer import model_inputs
     from ipm.models import StepContext, build_model
 
-    cfg = load_config(config, overrides + [f"train.threads={threads}"])
+    cfg = load_config(config, overrides + ([f"train.threads={threads}"] if threads else []))
     cfg, _ = resolve_paths(cfg, None)
-    torch.set_num_threads(threads)
+    torch.set_num_threads(cfg.train.threads)
     dist = training_dataset(cfg.data, progress=False)
     shape = data_shape(dist)
     torch.manual_seed(cfg.seed)
@@ -89,7 +91,7 @@ def main(argv=None) -> int:
     )
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1, help="0: each config's train.threads")
     p.add_argument(
         "--precision",
         nargs="+",
@@ -105,10 +107,22 @@ def main(argv=None) -> int:
         metavar="KEY=VALUE",
         help="an override for every config (repeatable)",
     )
+    p.add_argument(
+        "--score-gan-edm",
+        default=None,
+        metavar="RUN",
+        help="the EDM run of the Score GAN's data score (default: its config's)",
+    )
     p.add_argument("--json", type=Path, default=None)
     a = p.parse_args(argv)  # fmt: skip
     cfg_dir = ROOT / "experiments" / "configs" / a.configs
-    jobs = [(label, file, over + a.overrides + ([f"train.precision={pr}"] if pr else []), n)
+
+    def overrides(label: str, over: list[str], precision: str | None) -> list[str]:
+        edm = [f"model.edm_checkpoint={a.score_gan_edm}"]
+        return (over + a.overrides + (edm if a.score_gan_edm and "score_gan" in label else [])
+                + ([f"train.precision={precision}"] if precision else []))  # fmt: skip
+
+    jobs = [(label, file, overrides(label, over, pr), n)
             for label, file, over, n in VARIANTS[a.configs]
             for pr in (a.precision or [None])]  # fmt: skip
     built, times = {}, {}
@@ -128,7 +142,8 @@ def main(argv=None) -> int:
             key = (label, over[-1] if a.precision else None)
             if key not in built:
                 continue
-            model, opts, ctx, _ = built[key]
+            model, opts, ctx, cfg = built[key]
+            torch.set_num_threads(cfg.train.threads)
             for _ in range(n):
                 t0 = time.perf_counter()
                 model.train_step(ctx, opts)
@@ -136,8 +151,8 @@ def main(argv=None) -> int:
         print(f"round {r + 1}/{a.rounds} done")
     rows = []
     print(
-        f"\n{'model':28s} {'precision':>9s} {'median s/step':>13s} {'mean':>8s} {'reference':>9s} "
-        f"{'ratio':>6s}  (threads={a.threads}; ratio = median / reference)"
+        f"\n{'model':28s} {'precision':>9s} {'threads':>7s} {'median s/step':>13s} {'mean':>8s} "
+        f"{'reference':>9s} {'ratio':>6s}  (ratio = median / reference)"
     )
     for key, ts in times.items():
         label, cfg = key[0], built[key][3]
@@ -156,12 +171,15 @@ def main(argv=None) -> int:
                 "steps_timed": len(ts),
                 "config_steps": cfg.train.steps,
                 "reference_s_per_step": ref,
-                "threads": a.threads,
+                "threads": cfg.train.threads,
             }
         )
         ratio = f"{med / ref:6.2f}" if ref else "     –"
         reft = f"{ref:.4g}" if ref else "–"
-        print(f"{label:28s} {precision:>9s} {med:13.4f} {mean:8.4f} {reft:>9s} {ratio}")
+        print(
+            f"{label:28s} {precision:>9s} {cfg.train.threads:7d} {med:13.4f} {mean:8.4f} "
+            f"{reft:>9s} {ratio}"
+        )
     if a.configs == "gaussians":
         print(
             "score_gan: one step = K = 10 score updates + 1 generator update; the reference's "

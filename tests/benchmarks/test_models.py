@@ -24,13 +24,15 @@ def test_bench_models_times_each_variant_in_rounds(tmp_path, monkeypatch):
 
 def test_bench_models_times_an_image_folder_at_each_precision(tmp_path, monkeypatch):
     """--configs digits-cpu --precision fp32 bf16: each config built as ``ipm train`` builds it
-    (its image data, its networks under the precision's autocast) and timed at both."""
+    (its image data, its networks under the precision's autocast, its thread count) and timed
+    at both."""
     import benchmarks.models as bm
 
     monkeypatch.setattr(bm, "VARIANTS", {"digits-cpu": [("gan", "gan.yaml", [], 2)]})
     out = tmp_path / "b.json"
     argv = ["--configs", "digits-cpu", "--precision", "fp32", "bf16", "--rounds", "1",
-            "--warmup", "1", "--set", "model.generator.width=32", "--json", str(out)]  # fmt: skip
+            "--warmup", "1", "--set", "model.generator.width=32", "--threads", "0",
+            "--json", str(out)]  # fmt: skip
     assert bm.main(argv) == 0
     rows = json.loads(out.read_text())["rows"]
     assert [(r["model"], r["precision"], r["configs"]) for r in rows] == [
@@ -38,10 +40,11 @@ def test_bench_models_times_an_image_folder_at_each_precision(tmp_path, monkeypa
         ("gan", "bf16", "digits-cpu"),
     ]
     assert all(r["steps_timed"] == 2 and r["reference_s_per_step"] is None for r in rows)
+    assert all(r["threads"] == 2 for r in rows)  # --threads 0: the config's own
     assert all(r["config_steps"] == 6000 for r in rows)  # digits-cpu/gan.yaml's train.steps
     from benchmarks.__main__ import models_section
 
     page = "\n".join(models_section(json.loads(out.read_text())))
-    assert "digits-cpu configs" in page and "| gan | bf16 | 1 |" in page
+    assert "digits-cpu configs" in page and "| gan | bf16 | 2 |" in page
     minutes = 6000 * rows[1]["median_s_per_step"] / 60
     assert f"| {minutes:.1f} |" in page
