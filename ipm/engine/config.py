@@ -40,7 +40,9 @@ class TrainConfig:
     """What the engine owns: step count, batch, cadences, EMA, threads, device, and the
     precision and compilation of the networks (:mod:`ipm.nets.precision`): ``precision``
     ``fp32`` (TF32 matrix products on CUDA), ``bf16`` or ``fp16`` (autocast on the networks,
-    with loss scaling for fp16; both also run on a CPU), ``compile`` by torch.compile."""
+    with loss scaling for fp16; both also run on a CPU), or ``auto`` (bf16 where the device
+    computes in it natively, else fp32; a run records what it chose and resumes in it),
+    ``compile`` by torch.compile."""
 
     steps: int
     batch_size: int = 128
@@ -53,7 +55,7 @@ class TrainConfig:
     threads: int = 1
     device: Literal["auto", "cpu", "cuda"] = "auto"
     progress: bool = True
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    precision: Literal["fp32", "bf16", "fp16", "auto"] = "fp32"
     compile: bool = False
     # every optimiser's learning rates over the run (ipm.optim.lr_factor): a linear warm-up of
     # lr_warmup steps, then a decay to lr_final × lr at the last step ("none": constant)

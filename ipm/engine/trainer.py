@@ -132,6 +132,27 @@ def saved_config(payload: dict) -> dict:
     return to_dict(saved_run_config(payload["config"]))
 
 
+def _resolve_auto_precision(cfg: RunConfig, device: torch.device, payload, announce: bool):
+    """``cfg`` with ``train.precision: auto`` made concrete: the resumed run's precision, or
+    :func:`~ipm.nets.precision.resolve_precision` on ``device`` (said on stderr), so that the
+    run records what it trains in and resumes exactly on any host."""
+    from dataclasses import replace
+
+    from ..nets.precision import resolve_precision
+
+    if cfg.train.precision != "auto":
+        return cfg
+    if payload is not None:
+        chosen, why = saved_config(payload)["train"]["precision"], "the run's"
+    else:
+        chosen = resolve_precision("auto", device)
+        native = "computes" if chosen == "bf16" else "does not compute"
+        why = f"{device.type} {native} in bfloat16 natively"
+    if announce:
+        print(f"train.precision auto: {chosen} ({why})", file=sys.stderr)
+    return replace(cfg, train=replace(cfg.train, precision=chosen))
+
+
 def _resume_mismatch(saved: dict, now: dict) -> list[str]:
     """Key paths that differ between two config dicts (train.steps, cadences and the thread
     count may change; a resume is bit-exact only at the thread count it was saved with, since
@@ -144,6 +165,8 @@ def _resume_mismatch(saved: dict, now: dict) -> list[str]:
 
     def walk(a, b, path):
         if path in free or path.split(".")[0] in free:
+            return
+        if path == "train.precision" and b == "auto":  # resolved to the run's own
             return
         if isinstance(a, dict) and isinstance(b, dict):
             for k in sorted(set(a) | set(b)):
@@ -263,6 +286,7 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
                 file=sys.stderr,
             )
     cfg, inputs = resolve_paths(cfg, saved_run_config(payload["config"]) if payload else None)
+    cfg = _resolve_auto_precision(cfg, device, payload, announce=rank == 0)
     if payload is not None:
         diff = _resume_mismatch(saved_config(payload), to_dict(cfg))
         if diff:

@@ -7,6 +7,11 @@ whatever the caller computes around it (EDM's preconditioning, noise levels, los
 updates) stays in float32, as NVlabs/edm keeps them. A float64 call runs in full precision: the
 float64 paths (NTK, validation) are never reduced.
 
+``auto`` is bf16 where the device computes in bfloat16 natively (a CUDA device with bfloat16,
+a CPU with AVX512-BF16 or AMX-BF16), else fp32: on a CPU without those instructions bfloat16 is
+emulated, and the MNIST-cpu configs' training steps ran 1.2–3.2× slower in it than in float32
+(``python -m benchmarks.models --configs mnist-cpu --precision fp32 bf16``).
+
 Both changes are made on the module itself (its ``forward`` and :meth:`torch.nn.Module.compile`),
 so its ``state_dict`` keys, and the checkpoints holding them, are those of the plain network.
 """
@@ -19,9 +24,17 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-__all__ = ["PRECISIONS", "Precision", "autocast", "check_compile", "compile_network"]
+__all__ = [
+    "PRECISIONS",
+    "Precision",
+    "autocast",
+    "check_compile",
+    "compile_network",
+    "native_bf16",
+    "resolve_precision",
+]
 
-Precision = Literal["fp32", "bf16", "fp16"]
+Precision = Literal["fp32", "bf16", "fp16", "auto"]
 
 #: a run's ``train.precision`` → the autocast dtype (None: float32, no autocast)
 PRECISIONS: dict[str, torch.dtype | None] = {
@@ -29,6 +42,28 @@ PRECISIONS: dict[str, torch.dtype | None] = {
     "bf16": torch.bfloat16,
     "fp16": torch.float16,
 }
+
+
+def native_bf16(device: torch.device | str) -> bool:
+    """Whether ``device`` computes in bfloat16 natively: a CUDA device that supports it without
+    emulation, or a CPU with AVX512-BF16 or AMX-BF16 instructions."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type == "cpu":
+        caps = torch.cpu.get_capabilities() if hasattr(torch.cpu, "get_capabilities") else {}
+        return bool(caps.get("avx512_bf16") or caps.get("amx_bf16"))
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """``precision`` itself, or for ``"auto"``: ``"bf16"`` where :func:`native_bf16`, else
+    ``"fp32"``."""
+    if precision not in (*PRECISIONS, "auto"):
+        raise ValueError(f"precision: expected one of {[*PRECISIONS, 'auto']}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    return "bf16" if native_bf16(device) else "fp32"
 
 
 def _first_floating(args, kwargs) -> Tensor | None:
@@ -51,7 +86,11 @@ def autocast(module: nn.Module, precision: Precision) -> nn.Module:
 
     Calls whose first floating input is float32 run under autocast to the precision's dtype on
     that input's device, and their floating outputs come back as float32; calls in any other
-    dtype (float64) run unchanged. ``fp32`` leaves the module as it is."""
+    dtype (float64) run unchanged. ``fp32`` leaves the module as it is; ``auto`` is resolved on
+    the device of the module's parameters (:func:`resolve_precision`)."""
+    if precision == "auto":
+        param = next(module.parameters(), None)
+        precision = resolve_precision("auto", param.device if param is not None else "cpu")
     dtype = PRECISIONS[precision]
     if dtype is None:
         return module

@@ -251,3 +251,35 @@ def test_an_image_folder_is_decoded_once_and_never_read_during_training(
         tmp_path / "streamed",
     )
     assert "decode" not in calls and sum(calls) - figure >= 2 * 4  # two steps' batches of 4
+
+
+def test_auto_precision_is_recorded_and_a_resume_keeps_the_runs_own(tmp_path, monkeypatch, capsys):
+    """train.precision auto trains in bf16 where the CPU computes in it natively and records
+    bf16; resumed on a CPU that does not, the run continues in bf16 and ends equal to an
+    uninterrupted bf16 run; ensure_run reuses it under auto."""
+    from ipm.engine import ensure_run
+    from ipm.nets import precision as prec
+
+    data = tiny("gan", steps=6)
+    data["train"]["precision"] = "auto"
+    monkeypatch.setattr(prec, "native_bf16", lambda device: True)
+    train(config_from_dict(data), tmp_path / "a", stop_after=3)
+    assert (
+        "train.precision auto: bf16 (cpu computes in bfloat16 natively)" in capsys.readouterr().err
+    )
+    assert "precision: bf16" in (tmp_path / "a/config.yaml").read_text()
+    monkeypatch.setattr(prec, "native_bf16", lambda device: False)
+    train(config_from_dict(data), tmp_path / "a", resume=True)
+    assert "train.precision auto: bf16 (the run's)" in capsys.readouterr().err
+    data["train"]["precision"] = "bf16"
+    train(config_from_dict(data), tmp_path / "b")
+    assert same_params(run_params(tmp_path / "a"), run_params(tmp_path / "b"))
+    data["train"]["precision"] = "auto"
+    cfg_file = tmp_path / "auto.yaml"
+    import yaml
+
+    cfg_file.write_text(yaml.safe_dump(data))
+    assert ensure_run(cfg_file, [], tmp_path / "a") == tmp_path / "a"  # reused, not refused
+    train(config_from_dict(data), tmp_path / "c")  # a new run on this CPU: fp32
+    assert "precision: fp32" in (tmp_path / "c/config.yaml").read_text()
+    assert not same_params(run_params(tmp_path / "c"), run_params(tmp_path / "b"))

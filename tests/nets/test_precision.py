@@ -64,3 +64,21 @@ def test_a_platform_that_cannot_compile_is_named(monkeypatch):
             compile_network(net())
     finally:
         precision.check_compile.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("caps", "expected"),
+    [({"avx512_bf16": True}, "bf16"), ({"amx_bf16": True}, "bf16"),
+     ({"avx512_bf16": False, "amx_bf16": False}, "fp32"), ({}, "fp32")],
+)  # fmt: skip
+def test_auto_is_bf16_only_where_the_cpu_computes_in_it_natively(monkeypatch, caps, expected):
+    from ipm.nets.precision import native_bf16, resolve_precision
+
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: caps)
+    assert native_bf16("cpu") == (expected == "bf16")
+    assert resolve_precision("auto", "cpu") == expected
+    assert resolve_precision("fp16", "cpu") == "fp16"  # a concrete precision is kept
+    net = autocast(nn.Linear(3, 2), "auto")
+    assert getattr(net, "_ipm_precision", None) == (None if expected == "fp32" else "bf16")
+    with pytest.raises(ValueError, match="precision: expected"):
+        resolve_precision("bf8", "cpu")
