@@ -46,8 +46,10 @@ measured alternately in one process, median after two warm-up steps; bf16 is aut
 
 MODELS = """Seconds per training step (every network's update in the model's own step, EMA and
 checkpoints excluded) of each config of an image folder, built as `ipm train` builds it, at each
-precision; the configs take turns for several rounds in one process. `config minutes`: the
-config's `train.steps` at the median step time."""
+precision, at its own thread count; the configs take turns for several rounds in one process
+(a Score GAN is left out where the EDM of its data score is not there). `config minutes`: the
+config's `train.steps` at the median step time. On a CPU without native bfloat16 (the machine
+line says) bf16 is emulated."""
 
 DATA = """Images per second an image data set draws as training batches (indices from a CPU
 generator; images gathered, converted to float32 in [−1, 1] and flattened where they are held),

@@ -35,10 +35,17 @@ HEADER = ("experiment", "command", "seed", "mode", "hardware", "wall_seconds")
 
 
 def hardware() -> str:
-    """The machine a figure was measured on: CPU, GPU, torch version, threads, OMP policy."""
+    """The machine a figure was measured on: CPU (its name and whether it computes in bfloat16
+    natively), GPU, torch version, threads, OMP policy."""
+    from .nets.precision import native_bf16
+
     dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    caps = torch.cpu.get_capabilities() if hasattr(torch.cpu, "get_capabilities") else {}
+    cpu = caps.get("cpu_name") or platform.processor() or "CPU"
+    bf16 = "native bf16" if native_bf16("cpu") else "no native bf16"
     return (
-        f"{platform.machine()}, {os.cpu_count()} CPU cores, {dev}, torch {torch.__version__}, "
+        f"{platform.machine()} ({cpu}, {bf16}), {os.cpu_count()} CPU cores, {dev}, "
+        f"torch {torch.__version__}, "
         f"torch threads {torch.get_num_threads()}, "
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}"
     )
