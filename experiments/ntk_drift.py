@@ -82,44 +82,30 @@ def settings(
     quick: bool, mnist: bool, edm: str | None, mnist_edm: str | None = None
 ) -> list[Setting]:
     g, m = CONFIGS / "gaussians", CONFIGS / "mnist-cpu"
-    out = [
-        Setting("gaussians-gan", f"{g}/gan.yaml", (32, 128), 200, 50, 16)
-        if quick
-        else Setting("gaussians-gan", f"{g}/gan.yaml", (64, 256, 1024), 1900, 100, 64)
-    ]
+    # (name, config, data EDM or None, quick sizes, full sizes); sizes: widths, steps, keep,
+    # probes, pixels, spectral probes
+    # fmt: off
+    specs = [("gaussians-gan", g / "gan.yaml", None,
+              ((32, 128), 200, 50, 16), ((64, 256, 1024), 1900, 100, 64))]
     if edm:
-        sg = (f"model.edm_checkpoint={edm}",)
-        out.append(
-            Setting("gaussians-score_gan", f"{g}/score_gan.yaml", (32, 128), 100, 25, 16, 0, 0, sg)
-            if quick
-            else Setting(
-                "gaussians-score_gan",
-                f"{g}/score_gan.yaml",
-                (64, 256, 1024),
-                1000,
-                100,
-                64,
-                0,
-                0,
-                sg,
-            )  # fmt: skip
-        )
+        specs.append(("gaussians-score_gan", g / "score_gan.yaml", edm,
+                      ((32, 128), 100, 25, 16), ((64, 256, 1024), 1000, 100, 64)))
     if mnist or not quick:
-        out.append(
-            Setting("mnist-gan", f"{m}/gan.yaml", (8, 16), 40, 20, 4, 16, 8)
-            if quick
-            else Setting("mnist-gan", f"{m}/gan.yaml", (8, 16, 32), 1000, 250, 8, 16, 256)
-        )
+        specs.append(("mnist-gan", m / "gan.yaml", None,
+                      ((8, 16), 40, 20, 4, 16, 8), ((8, 16, 32), 1000, 250, 8, 16, 256)))
     if mnist_edm:
-        sg = (f"model.edm_checkpoint={mnist_edm}",)
-        out.append(
-            Setting("mnist-score_gan", f"{m}/score_gan.yaml", (8, 16), 20, 10, 4, 16, 8, sg)
-            if quick
-            else Setting(
-                "mnist-score_gan", f"{m}/score_gan.yaml", (8, 16, 32), 1000, 250, 8, 16, 256, sg
-            )  # fmt: skip
+        specs.append(("mnist-score_gan", m / "score_gan.yaml", mnist_edm,
+                      ((8, 16), 20, 10, 4, 16, 8), ((8, 16, 32), 1000, 250, 8, 16, 256)))
+    # fmt: on
+    return [
+        Setting(
+            name,
+            str(config),
+            *(small if quick else full),
+            extra=(f"model.edm_checkpoint={data_edm}",) if data_edm else (),
         )
-    return out
+        for name, config, data_edm, small, full in specs
+    ]
 
 
 class OutputSubset(nn.Module):
