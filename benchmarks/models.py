@@ -114,7 +114,7 @@ def main(argv=None) -> int:
         help="the EDM run of the Score GAN's data score (default: its config's)",
     )
     p.add_argument("--json", type=Path, default=None)
-    a = p.parse_args(argv)  # fmt: skip
+    a = p.parse_args(argv)
     cfg_dir = ROOT / "experiments" / "configs" / a.configs
 
     def overrides(label: str, over: list[str], precision: str | None) -> list[str]:
@@ -122,12 +122,13 @@ def main(argv=None) -> int:
         return (over + a.overrides + (edm if a.score_gan_edm and "score_gan" in label else [])
                 + ([f"train.precision={precision}"] if precision else []))  # fmt: skip
 
-    jobs = [(label, file, overrides(label, over, pr), n)
+    # (key (label, precision), config file, overrides, timed steps per round)
+    jobs = [((label, pr), file, overrides(label, over, pr), n)
             for label, file, over, n in VARIANTS[a.configs]
             for pr in (a.precision or [None])]  # fmt: skip
     built, times = {}, {}
-    for label, file, over, _ in jobs:
-        key = (label, over[-1] if a.precision else None)
+    for key, file, over, _ in jobs:
+        label = key[0]
         try:
             built[key] = _setup(cfg_dir / file, over, a.threads)
         except (FileNotFoundError, ValueError) as e:
@@ -138,8 +139,7 @@ def main(argv=None) -> int:
             model.train_step(ctx, opts)
         times[key] = []
     for r in range(a.rounds):
-        for label, _, over, n in jobs:
-            key = (label, over[-1] if a.precision else None)
+        for key, _, _, n in jobs:
             if key not in built:
                 continue
             model, opts, ctx, cfg = built[key]
