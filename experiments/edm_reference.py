@@ -2,11 +2,13 @@
 implementation) of nearly equal size, at equal wall time, side by side, over seeds.
 
     OMP_WAIT_POLICY=PASSIVE IPM_MNIST_DIR=/path/to/mnist python -m experiments.edm_reference \
-        [--seeds 0 1 2] [--runs runs/edm_reference] [--out docs/results/edm_reference] [--quick]
+        [--seeds 0 1 2] [--set KEY=VALUE ...] [--runs runs/edm_reference]
+        [--out docs/results/edm_reference] [--quick]
 
 ``ipm`` is ``experiments/configs/mnist-cpu/edm.yaml``; ``diffusers`` is the same config with
 ``model.net`` a ``diffusers_unet`` (:mod:`ipm.nets.diffusers_unet`, DDPM++ layout) of the same
-levels: channels, blocks, attention, patches; everything else (preconditioning, loss, noise
+levels: channels, blocks, attention, patches (``--set`` changes ``ipm``'s config, e.g. a U-Net option,
+and the reference takes its levels from the result); everything else (preconditioning, loss, noise
 levels, optimiser, EMA, precision, sampler) is the same code. Both train with one thread.
 
 Equal wall time: first the two models' training steps are timed side by side in this process
@@ -126,6 +128,7 @@ def main(argv=None) -> Path:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--runs", type=Path, default=ROOT / "runs" / "edm_reference")
     p.add_argument("--timing-steps", type=int, default=20)
+    p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="ipm's overrides")
     a = p.parse_args(argv)
     if a.render:
         return rerender(a.out, "edm_reference", markdown)
@@ -140,12 +143,12 @@ def main(argv=None) -> Path:
     report = Report("edm_reference", a.out, ",".join(map(str, a.seeds)), a.quick)
     path = config("mnist", "edm")
     base = ["train.threads=1", "train.progress=false"] + (QUICK if a.quick else [])
-    ref = reference_overrides(load_config(path, base))
-    cfgs = {"ipm": load_config(path, base), "diffusers": load_config(path, base + ref)}
+    ref = reference_overrides(load_config(path, base + a.set))
+    cfgs = {"ipm": load_config(path, base + a.set), "diffusers": load_config(path, base + ref)}
     secs = _timing(cfgs, a)
     steps = cfgs["ipm"].train.steps
     ref_steps = max(1, round(steps * secs["ipm"] / secs["diffusers"]))
-    over = {"ipm": base, "diffusers": base + ref + [f"train.steps={ref_steps}"]}
+    over = {"ipm": base + a.set, "diffusers": base + ref + [f"train.steps={ref_steps}"]}
     jobs = {
         (s, m): (str(path), over[m] + [f"seed={s}"], a.runs / m / f"seed{s}")
         for s in a.seeds
@@ -157,6 +160,7 @@ def main(argv=None) -> Path:
     per = {m: {s: runs[s, m] for s in a.seeds} for m in MODELS}
     res = {
         "config": str(path.relative_to(ROOT)),
+        "overrides": a.set,
         "reference_overrides": ref,
         "timing_seconds_per_step": secs,
         "steps": {"ipm": steps, "diffusers": ref_steps},
@@ -180,8 +184,11 @@ def _spread(v: list[float]) -> dict:
 def markdown(res: dict) -> str:
     first = {m: next(iter(res["runs"][m].values())) for m in MODELS}
     t = res["timing_seconds_per_step"]
+    own = " ".join(res.get("overrides", []))
     lines = [
-        f"Config `{res['config']}` (`ipm`) and the same with `{' '.join(res['reference_overrides'])}`"
+        f"Config `{res['config']}`"
+        + (f" with `{own}`" if own else "")
+        + f" (`ipm`) and the config with `{' '.join(res['reference_overrides'])}`"
         " (`diffusers`): the same EDM on `diffusers.UNet2DModel`.",
         "",
         f"Step time side by side (one thread): ipm {t['ipm']:.3f} s, diffusers {t['diffusers']:.3f} s"

@@ -177,6 +177,7 @@ def denoiser_body(cfg: NetConfig, shape: tuple[int, ...], embedding_dim: int = 1
                 patch=cfg.patch,
                 resample_proj=cfg.resample_proj,
                 groups=cfg.groups,
+                skip_scale=cfg.skip_scale,
             ),
             img,
         )

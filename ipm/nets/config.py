@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -82,9 +83,10 @@ class UNetConfig(NetConfig):
     patch: int = 1  # run on p×p patches as channels, at 1/p the resolution (see ipm.nets.unet)
     resample_proj: bool = True  # a 1×1 conv on resampling blocks' shortcuts (EDM's SongUNet)
     groups: int = 0  # GroupNorm groups at every layer; 0: EDM's min(32, C/4) (see ipm.nets.unet)
+    skip_scale: float = math.sqrt(0.5)  # residual and attention sums times this (EDM's 1/√2)
 
     def __post_init__(self):
-        positive(self, "width", "num_blocks", "embedding", "patch")
+        positive(self, "width", "num_blocks", "embedding", "patch", "skip_scale")
         non_negative(self, "groups")
         require(
             len(self.channel_mult) > 0 and all(m > 0 for m in self.channel_mult),

@@ -4,7 +4,9 @@ denoiser body F(x, c_noise) of the paper's EDM and Score-GAN score networks on i
 Blocks: GroupNorm → SiLU → conv3 (with ×2 down/up-sampling) → adaptive GroupNorm by the noise
 embedding, (1 + scale) ⊙ h + shift → SiLU → dropout → conv3 (zero-initialised); residual 1×1
 shortcut (on a resampling block too, as EDM's ``resample_proj``; ``resample_proj=False``: the
-resampled input alone, as diffusers' resnet resampling blocks); sum scaled by 1/√2; multi-head self-attention at the resolutions listed. The noise
+resampled input alone, as diffusers' resnet resampling blocks); the sum scaled by ``skip_scale``
+(EDM's 1/√2; 1: the plain sum, as diffusers' U-Net), as is the sum of an attention layer and its
+input; multi-head self-attention at the resolutions listed. The noise
 embedding is positional (or Fourier) of size ``embedding``, mapped by a 2-layer SiLU MLP to
 4·``width`` channels. Convolutions use EDM's uniform Kaiming initialisation.
 
@@ -37,6 +39,8 @@ from torch import Tensor, nn
 from .attention import _groups
 from .embeddings import make_embedding
 from .patches import check_patch, from_patches, to_patches
+
+EDM_SKIP_SCALE = math.sqrt(0.5)  # EDM's factor on residual and attention sums
 
 __all__ = ["UNet"]
 
@@ -100,9 +104,10 @@ class _Block(nn.Module):
         resample="",
         resample_proj=True,
         groups=0,
+        skip_scale=EDM_SKIP_SCALE,
     ):
         super().__init__()
-        self.resample = resample
+        self.resample, self.skip_scale = resample, skip_scale
         self.norm0 = _norm(cin, groups)
         self.conv0 = _conv(cin, cout, 3)
         self.affine = _linear(emb, 2 * cout)
@@ -125,9 +130,9 @@ class _Block(nn.Module):
         h = F.silu(self.norm1(h) * (1 + scale) + shift)
         h = self.conv1(self.dropout(h))
         s = self._rs(x)
-        h = (h + (self.skip(s) if self.skip is not None else s)) / math.sqrt(2)
+        h = (h + (self.skip(s) if self.skip is not None else s)) * self.skip_scale
         if self.attn is not None:
-            h = (h + self.attn(h)) / math.sqrt(2)
+            h = (h + self.attn(h)) * self.skip_scale
         return h
 
 
@@ -151,9 +156,11 @@ class UNet(nn.Module):
         patch: int = 1,
         resample_proj: bool = True,
         groups: int = 0,
+        skip_scale: float = EDM_SKIP_SCALE,
     ):
         super().__init__()
         rs = {"dropout": dropout, "resample_proj": resample_proj, "groups": groups}
+        rs |= {"skip_scale": skip_scale}
         self.in_shape, self.patch = (channels, size, size), check_patch(patch, size)
         channels, size = channels * patch**2, size // patch
         if size % 2 ** (len(channel_mult) - 1):

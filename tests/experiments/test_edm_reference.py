@@ -15,7 +15,8 @@ def test_edm_reference_quick(tmp_path, roots, monkeypatch):
 
     monkeypatch.setenv("IPM_MNIST_DIR", str(roots["mnist"]))
     out, runs = tmp_path / "out", tmp_path / "runs"
-    main(["--quick", "--seeds", "0", "1", "--out", str(out), "--runs", str(runs)])
+    own = ["model.net.skip_scale=1"]  # an ipm-only option: the reference does not get it
+    main(["--quick", "--seeds", "0", "1", "--out", str(out), "--runs", str(runs), "--set", *own])
     res = json.loads((out / "edm_reference.json").read_text())
     # equal wall time: the reference's steps are ipm's times the ratio of their step times
     t, steps = res["timing_seconds_per_step"], res["steps"]
@@ -26,6 +27,9 @@ def test_edm_reference_quick(tmp_path, roots, monkeypatch):
             saved = yaml.safe_load((runs / m / f"seed{s}" / "config.yaml").read_text())
             assert saved["seed"] == int(s) and saved["train"]["steps"] == steps[m]
             assert saved["model"]["net"]["kind"] == ("unet" if m == "ipm" else "diffusers_unet")
+            assert ("skip_scale" in saved["model"]["net"]) == (m == "ipm")
+            if m == "ipm":
+                assert saved["model"]["net"]["skip_scale"] == 1.0
             assert r["steps"] == steps[m] and r["n_samples"] == 200 and r["fid"] > 0
     # the two networks have the same levels and nearly the same size
     p = [res["runs"][m]["0"]["parameters"] for m in MODELS]
@@ -34,4 +38,5 @@ def test_edm_reference_quick(tmp_path, roots, monkeypatch):
     assert res["summary"]["fid"]["ipm"] == {"median": sum(fids) / 2, "min": fids[0], "max": fids[1]}
     assert 0 <= res["mann_whitney_p"]["fid"] <= 1
     page = (out / "README.md").read_text()
+    assert res["overrides"] == own and "with `model.net.skip_scale=1` (`ipm`)" in page
     assert markdown(res) in page and f"{res['runs']['diffusers']['1']['fid']:.4g}" in page

@@ -136,3 +136,35 @@ def test_groups_sets_every_groupnorm_and_must_divide_the_channels():
         assert not torch.allclose(edm(x, c), eight(x, c), atol=1e-4)
     with pytest.raises(ValueError, match="groups: 3 groups do not divide"):
         UNet(1, 8, 8, groups=3, **kw)
+
+
+@pytest.mark.parametrize("skip_scale", [2**-0.5, 1.0])
+def test_skip_scale_multiplies_every_residual_and_attention_sum(skip_scale):
+    kw = {"channel_mult": (1, 2), "num_blocks": 1, "attention": (4,), "embedding": 16}
+    net = _randomise(UNet(1, 8, 4, skip_scale=skip_scale, **kw))
+    b = net.mid[0]  # a block with attention and no shortcut projection
+    assert b.attn is not None and b.skip is None
+    h, c = torch.randn(2, 8, 4, 4), torch.randn(2)
+    emb = net.map(net.embed(c))
+    s = b.affine(emb)[:, :, None, None]
+    r = b.conv1(F.silu(b.norm1(b.conv0(F.silu(b.norm0(h)))) * (1 + s[:, :8]) + s[:, 8:]))
+    r = (r + h) * skip_scale
+    want = (r + b.attn(r)) * skip_scale
+    torch.testing.assert_close(b(h, emb), want)
+    # the same weights with the other scale: another function
+    other = UNet(1, 8, 4, skip_scale=1.0 if skip_scale < 1 else 2**-0.5, **kw)
+    other.load_state_dict(net.state_dict())
+    x = torch.randn(2, 1, 8, 8)
+    assert not torch.allclose(net(x, c), other(x, c), atol=1e-4)
+
+
+def test_skip_scale_is_validated_and_reaches_the_unet():
+    from ipm.config import ConfigError
+    from ipm.nets.build import denoiser_body
+    from ipm.nets.config import UNetConfig
+
+    with pytest.raises(ConfigError, match="skip_scale"):
+        UNetConfig(skip_scale=0.0)
+    cfg = UNetConfig(width=4, channel_mult=(1, 2), num_blocks=1, attention=(), skip_scale=1.0)
+    net = denoiser_body(cfg, (1, 8, 8))
+    assert {m.skip_scale for m in net.modules() if hasattr(m, "skip_scale")} == {1.0}
