@@ -22,7 +22,8 @@ orientation only: a classifier-FID is a different quantity and is never compared
 ``--jobs N`` trains and evaluates N models at once, each in its own process with ``--threads``
 threads (a Score GAN starts once its EDM has finished). ``--before REV`` shows, beside each
 figure, the one the table committed at git revision REV gave (what a change of configs or code
-moved).
+moved). Data sets and models not run this time keep their results (and grids) from the page's
+earlier invocation, which the page names beside them.
 """
 
 from __future__ import annotations
@@ -220,6 +221,17 @@ def markdown(res: dict) -> str:
             + ", ".join(res["reused"])
             + "."
         )
+    by_source: dict[str, list[str]] = {}
+    for key, src in res.get("kept", {}).items():
+        by_source.setdefault(f"`{src['command']}` ({src['hardware']})", []).append(key)
+    for src, keys in by_source.items():
+        parts.append(
+            "Not run by this command, kept from the page's earlier invocation "
+            + src
+            + ": "
+            + ", ".join(keys)
+            + "."
+        )
     for data, by_model in results.items():
         cols = [m for m in (*MODELS, "noise") if m in by_model]
         old = (prev or {}).get("results", {}).get(data, {})
@@ -358,8 +370,42 @@ def main(argv=None) -> dict:
     if prev:
         res["before"] = prev
     res["grids"] = copy_grids(results, a.out)
+    if not a.quick:
+        res = keep_earlier(res, a.out / "table3.json")
     report.write(res, markdown(res))
-    return results
+    return res["results"]
+
+
+def keep_earlier(res: dict, path: Path) -> dict:
+    """``res`` with the results and grids of every (data set, model) that ``path`` (the page's
+    earlier JSON) has and ``res`` lacks, each recorded under ``kept`` with the command and
+    hardware that measured it; data sets in the order of :data:`CONFIG_DIRS`."""
+    if not path.is_file():
+        return res
+    from ipm.report import read
+
+    head, old = read(path)
+    source = {"command": head.get("command", "?"), "hardware": head.get("hardware", "?")}
+    results = {d: dict(ms) for d, ms in res["results"].items()}
+    grids = {d: dict(g) for d, g in res.get("grids", {}).items()}
+    kept = {}
+    for data, by_model in old.get("results", {}).items():
+        for m, r in by_model.items():
+            if m in results.get(data, {}):
+                continue
+            results.setdefault(data, {})[m] = r
+            if m in old.get("grids", {}).get(data, {}):
+                grids.setdefault(data, {})[m] = old["grids"][data][m]
+            key = f"{data}/{m}"
+            kept[key] = old.get("kept", {}).get(key, source)
+    if not kept:
+        return res
+    order = [d for d in CONFIG_DIRS if d in results] + [d for d in results if d not in CONFIG_DIRS]
+    return res | {
+        "results": {d: results[d] for d in order},
+        "grids": {d: grids[d] for d in order if d in grids},
+        "kept": kept,
+    }
 
 
 def copy_grids(results: dict, out: Path) -> dict:

@@ -82,3 +82,44 @@ def test_table3_shows_the_figures_of_a_committed_table_beside():
     assert f"`{prev['commit'][:7]}`" in md
     with pytest.raises(ValueError, match="no-such-revision"):
         before("no-such-revision", out, ["mnist"])
+
+
+def test_table3_keeps_what_this_command_did_not_run_from_the_earlier_page(tmp_path):
+    """Re-running some data sets or models keeps the others' results and grids from the page's
+    earlier JSON, named with the command and hardware that measured them; a second partial
+    re-run keeps naming the original source."""
+    from experiments.table3 import keep_earlier, markdown
+
+    r = lambda fid: {"fid": fid, "kid": 1.0, "precision": 0.5, "recall": 0.5, "nfe": 1,  # noqa: E731
+                     "n_samples": 10, "feature_space": "f", "fid_counts": [10, 10]}  # fmt: skip
+    g = {"w2": 0.5, "mmd2": 1e-3, "off_mode_fraction": 0.1, "modes_covered": 5, "n_modes": 5,
+         "nfe": 1, "n_samples": 10}  # fmt: skip
+    path = tmp_path / "table3.json"
+    earlier = {
+        "command": "python -m experiments.table3 --data gaussians mnist",
+        "hardware": "host A",
+        "results": {"gaussians": {"gan": g}, "mnist": {"edm": r(300.0), "gan": r(150.0)}},
+        "grids": {"mnist": {"edm": {"path": "grids/mnist/edm.png", "drawn_by": "x"}}},
+    }
+    path.write_text(json.dumps(earlier))
+    now = {"results": {"mnist": {"gan": r(90.0)}}, "grids": {}, "reused": []}
+    res = keep_earlier(now, path)
+    assert list(res["results"]) == ["gaussians", "mnist"]  # the data sets' own order
+    assert res["results"]["mnist"]["gan"]["fid"] == 90.0  # this run's figure wins
+    assert res["results"]["mnist"]["edm"]["fid"] == 300.0
+    assert res["results"]["gaussians"]["gan"] == g
+    assert res["grids"] == {"mnist": {"edm": earlier["grids"]["mnist"]["edm"]}}
+    src = {"command": earlier["command"], "hardware": "host A"}
+    assert res["kept"] == {"gaussians/gan": src, "mnist/edm": src}
+    md = markdown(res)
+    assert "kept from the page's earlier invocation `python -m experiments.table3 --data " in md
+    assert "(host A): gaussians/gan, mnist/edm." in md
+    assert "| classifier-FID | 300 | 90 |" in md and "| W2 | 0.5 |" in md
+    # the next partial run reads this page: the kept figures keep their first source
+    path.write_text(json.dumps({"command": "second", "hardware": "host B", **res}))
+    again = keep_earlier({"results": {"gaussians": {"gan": g}}, "grids": {}}, path)
+    assert again["kept"] == {
+        "mnist/edm": src,
+        "mnist/gan": {"command": "second", "hardware": "host B"},
+    }
+    assert keep_earlier(now, tmp_path / "none.json") is now  # no earlier page
