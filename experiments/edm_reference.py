@@ -139,6 +139,7 @@ def main(argv=None) -> Path:
 
     from ipm.compare import mann_whitney
     from ipm.engine import load_config
+    from ipm.sweeps import spread
 
     report = Report("edm_reference", a.out, ",".join(map(str, a.seeds)), a.quick)
     path = config("mnist", "edm")
@@ -167,7 +168,7 @@ def main(argv=None) -> Path:
         "seeds": a.seeds,
         "runs": {m: {str(s): r for s, r in per[m].items()} for m in MODELS},
         "summary": {
-            k: {m: _spread([r[k] for r in per[m].values()]) for m in MODELS}
+            k: {m: spread([r[k] for r in per[m].values()]) for m in MODELS}
             for k in (*METRICS, "train_seconds")
         },
         "mann_whitney_p": {
@@ -175,10 +176,6 @@ def main(argv=None) -> Path:
         },
     }
     return report.write(res, markdown(res))
-
-
-def _spread(v: list[float]) -> dict:
-    return {"median": statistics.median(v), "min": min(v), "max": max(v)}
 
 
 def markdown(res: dict) -> str:

@@ -31,8 +31,6 @@ from experiments.parallel import run_tasks
 from experiments.runs import CONFIG_DIRS, config
 from ipm.report import Report, rerender
 
-#: lower is better for these; higher for the others
-LOWER = {"fid", "kid", "w2", "mmd2", "off_mode_fraction"}
 IMAGE_METRICS = ("fid", "kid", "precision", "recall")
 GAUSSIAN_METRICS = ("w2", "mmd2", "off_mode_fraction")
 
@@ -46,54 +44,37 @@ def checkpoint(run: Path, step: int) -> Path:
     return run / "checkpoints" / f"step_{step:07d}.pt"
 
 
-def evaluate_checkpoint(path: Path) -> dict:
-    """``ipm evaluate`` of one kept checkpoint, cached beside it (reused for the same bytes)."""
-    from ipm.engine.checkpoint import file_sha256
-    from ipm.evaluate import evaluate_run
-
-    cache = path.with_suffix(".eval.json")
-    digest = file_sha256(path)
-    if cache.is_file():
-        saved = json.loads(cache.read_text())
-        if saved.get("checkpoint_sha256") == digest:
-            return saved["result"]
-    result = evaluate_run(path)
-    tmp = cache.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"checkpoint_sha256": digest, "result": result}, indent=2) + "\n")
-    tmp.replace(cache)
-    return result
-
-
 def seed_task(cfg_path: str, over: list[str], run: Path, at: list[int]) -> dict:
     """One seed: trained (or reused, or resumed) to ``max(at)`` steps, every kept step
     evaluated. Returns {step: metrics} and the run's seconds per step."""
     from ipm.engine import ensure_run
+    from ipm.evaluate import cached_evaluation, evaluate_run
 
     ensure_run(cfg_path, over, run)
     summary = json.loads((run / "train_summary.json").read_text())
-    by_step = {str(s): evaluate_checkpoint(checkpoint(run, s)) for s in at}
+    by_step = {}
+    for s in at:
+        ck = checkpoint(run, s)
+        by_step[str(s)], _ = cached_evaluation(ck, "eval.json", {}, lambda ck=ck: evaluate_run(ck))
     return {"steps": by_step, "seconds_per_step": summary["train_seconds_per_step"]}
-
-
-def _spread(v: list[float]) -> dict:
-    return {"median": statistics.median(v), "min": min(v), "max": max(v)}
 
 
 def summarise(runs: dict[str, dict], at: list[int], metrics: tuple[str, ...]) -> dict:
     """Per step and metric the spread over seeds; between the first and the last step the
     Mann–Whitney p and the seeds whose last step scored better."""
     from ipm.compare import mann_whitney
+    from ipm.sweeps import HIGHER_IS_BETTER, spread
 
     vals = {(s, k): [r["steps"][str(s)][k] for r in runs.values()] for s in at for k in metrics}
     first, last = at[0], at[-1]
     better = {}
     for k in metrics:
-        sign = 1 if k in LOWER else -1
+        sign = -1 if k in HIGHER_IS_BETTER else 1
         better[k] = sum(
             sign * (r["steps"][str(last)][k] - r["steps"][str(first)][k]) < 0 for r in runs.values()
         )
     return {
-        "by_step": {str(s): {k: _spread(vals[s, k]) for k in metrics} for s in at},
+        "by_step": {str(s): {k: spread(vals[s, k]) for k in metrics} for s in at},
         "mann_whitney_p": {k: mann_whitney(vals[first, k], vals[last, k]) for k in metrics},
         "last_better_in_seeds": better,
     }

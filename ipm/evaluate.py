@@ -188,17 +188,20 @@ def gaussian_metrics(cfg, x: torch.Tensor, seed: int = EVAL_SEED) -> dict:
 
 
 def checkpoint_digest(run: str | Path) -> str:
-    """sha256 of a run's last checkpoint (``run/checkpoints/last.pt``)."""
-    return file_sha256(Path(run) / "checkpoints" / "last.pt")
+    """sha256 of a checkpoint file, or of a run's last checkpoint (``run/checkpoints/last.pt``)."""
+    run = Path(run)
+    return file_sha256(run if run.is_file() else run / "checkpoints" / "last.pt")
 
 
 def cached_evaluation(
     run: str | Path, name: str, settings: dict, evaluate: Callable[[], dict]
 ) -> tuple[dict, bool]:
-    """``evaluate()``, cached in ``run/<name>``: reused only for the same checkpoint bytes and
-    the same ``settings``. Returns the result and whether it was reused. Written atomically."""
+    """``evaluate()``, cached in ``run/<name>`` (for a checkpoint file ``run``: beside it, as
+    ``<its stem>.<name>``): reused only for the same checkpoint bytes and the same
+    ``settings``. Returns the result and whether it was reused. Written atomically."""
     key = {"checkpoint_sha256": checkpoint_digest(run), **settings}
-    cache = Path(run) / name
+    run = Path(run)
+    cache = run.with_name(f"{run.stem}.{name}") if run.is_file() else run / name
     if cache.is_file():
         try:
             saved = json.loads(cache.read_text())
