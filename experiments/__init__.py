@@ -13,6 +13,7 @@ the repository root as ``python -m experiments.<name>``:
 ``train_mnist_classifier``  the classifier-FID feature space shipped with ipm
 ``device_check``            the full MNIST configs' training speed on a GPU (``--smoke``: CPU)
 ``edm_reference``           MNIST-cpu EDM against the same EDM on diffusers' U-Net, equal time
+``training_length``         quality against training steps over seeds (a config's step count)
 ==========================  ==============================================================
 
 Each study writes ``<name>.json``, a ``README.md`` and figures into ``docs/results/<name>/`` through
