@@ -107,16 +107,17 @@ def _timing(cfgs: dict, a) -> dict[str, float]:
 
 def _train_and_evaluate(cfg_path: str, over: list[str], run: Path) -> dict:
     """One run, trained (or reused) and evaluated like ``ipm evaluate``, with the seconds it
-    trained and its parameter count."""
+    trained, its parameter count and whether its evaluation came from an earlier invocation."""
     from ipm.engine import ensure_run, load_run
     from ipm.evaluate import cached_evaluation, evaluate_run
 
     ensure_run(cfg_path, over, run)
-    res, _ = cached_evaluation(run, "edm_reference_eval.json", {}, lambda: evaluate_run(run))
+    res, reused = cached_evaluation(run, "edm_reference_eval.json", {}, lambda: evaluate_run(run))
     _, model, payload = load_run(run, accelerate=False)
     return res | {
         "train_seconds": float(payload["train_seconds"]),
         "parameters": sum(p.numel() for p in model.denoiser.parameters()),
+        "reused": reused,
     }
 
 
@@ -178,6 +179,18 @@ def main(argv=None) -> Path:
     return report.write(res, markdown(res))
 
 
+def _reused_line(res: dict) -> list[str]:
+    """The sentence naming runs whose training and evaluation an earlier invocation did."""
+    reused = [f"{m} seed {s}" for m in MODELS for s, r in res["runs"][m].items() if r.get("reused")]
+    if not reused:
+        return []
+    return [
+        "",
+        "Trained and evaluated by an earlier invocation into the same `--runs` (the same configs, "
+        "checkpoints and settings; the wall time above excludes them): " + ", ".join(reused) + ".",
+    ]
+
+
 def markdown(res: dict) -> str:
     first = {m: next(iter(res["runs"][m].values())) for m in MODELS}
     t = res["timing_seconds_per_step"]
@@ -187,6 +200,7 @@ def markdown(res: dict) -> str:
         + (f" with `{own}`" if own else "")
         + f" (`ipm`) and the config with `{' '.join(res['reference_overrides'])}`"
         " (`diffusers`): the same EDM on `diffusers.UNet2DModel`.",
+        *_reused_line(res),
         "",
         f"Step time side by side (one thread): ipm {t['ipm']:.3f} s, diffusers {t['diffusers']:.3f} s"
         f" (ratio {t['diffusers'] / t['ipm']:.2f}); at equal wall time ipm trains "

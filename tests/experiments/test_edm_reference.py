@@ -40,3 +40,11 @@ def test_edm_reference_quick(tmp_path, roots, monkeypatch):
     page = (out / "README.md").read_text()
     assert res["overrides"] == own and "with `model.net.skip_scale=1` (`ipm`)" in page
     assert markdown(res) in page and f"{res['runs']['diffusers']['1']['fid']:.4g}" in page
+    assert "earlier invocation" not in page
+    # a second invocation reuses the runs and their evaluations, and says so
+    again = main(["--quick", "--seeds", "0", "1", "--out", str(out), "--runs", str(runs),
+                  "--set", *own])  # fmt: skip
+    res2 = json.loads((out / "edm_reference.json").read_text())
+    assert all(res2["runs"][m][s]["reused"] for m in MODELS for s in ("0", "1"))
+    assert res2["summary"] == res["summary"]
+    assert "earlier invocation into the same `--runs`" in again.read_text()
