@@ -113,8 +113,9 @@ def _train_and_evaluate(cfg_path: str, over: list[str], run: Path) -> dict:
 
     ensure_run(cfg_path, over, run)
     res, reused = cached_evaluation(run, "edm_reference_eval.json", {}, lambda: evaluate_run(run))
-    _, model, payload = load_run(run, accelerate=False)
+    cfg, model, payload = load_run(run, accelerate=False)
     return res | {
+        "train_precision": cfg.train.precision,
         "train_seconds": float(payload["train_seconds"]),
         "parameters": sum(p.numel() for p in model.denoiser.parameters()),
         "reused": reused,
@@ -142,6 +143,7 @@ def main(argv=None) -> Path:
     from ipm.engine import load_config
     from ipm.sweeps import spread
 
+    torch.set_num_threads(1)  # the runs' own count, which the page's header states
     report = Report("edm_reference", a.out, ",".join(map(str, a.seeds)), a.quick)
     path = config("mnist", "edm")
     base = ["train.threads=1", "train.progress=false"] + (QUICK if a.quick else [])
@@ -205,7 +207,11 @@ def markdown(res: dict) -> str:
         f"Step time side by side (one thread): ipm {t['ipm']:.3f} s, diffusers {t['diffusers']:.3f} s"
         f" (ratio {t['diffusers'] / t['ipm']:.2f}); at equal wall time ipm trains "
         f"{res['steps']['ipm']} steps, diffusers {res['steps']['diffusers']}. Each seed's two runs "
-        "trained and were evaluated at the same time, one thread each.",
+        "trained and were evaluated at the same time, one thread each, in "
+        + " / ".join(
+            sorted({r.get("train_precision", "?") for m in MODELS for r in res["runs"][m].values()})
+        )
+        + ".",
         "",
         "| | ipm | diffusers |",
         "|---|---|---|",
