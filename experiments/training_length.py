@@ -185,6 +185,9 @@ def main(argv=None) -> dict:
             f"train.lr_decay: {cfg.train.lr_decay!r} depends on the step count, so a shorter "
             "run is not a checkpoint of the longest; compare separate runs instead"
         )
+    import torch
+
+    torch.set_num_threads(a.threads)  # the runs' own count, which the page's header states
     report = Report("training_length", out, ",".join(map(str, a.seeds)))
     tasks = [(str(path), over + [f"seed={s}"], a.runs / name / f"seed{s}", at) for s in a.seeds]
     runs = dict(zip(map(str, a.seeds), run_tasks(seed_task, tasks, a.jobs), strict=True))
