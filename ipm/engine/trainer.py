@@ -566,9 +566,10 @@ def model_inputs(cfg: RunConfig, shape: tuple[int, ...]) -> dict:
 
 
 def ensure_run(config: str | Path, overrides: list[str], run: str | Path) -> Path:
-    """Train ``config`` with ``overrides`` into ``run``, unless ``run`` already holds all its
-    steps; a partial run is resumed, and a run of another config is refused (naming the keys
-    that differ)."""
+    """Train ``config`` with ``overrides`` into ``run``, unless ``run`` already holds the
+    finished run; a partial run is resumed (also one stopped after its last step but before
+    its figures and ``train_summary.json`` were written), and a run of another config is
+    refused (naming the keys that differ)."""
     run = Path(run)
     cfg = load_config(config, overrides)
     last = run / "checkpoints" / LAST
@@ -582,6 +583,6 @@ def ensure_run(config: str | Path, overrides: list[str], run: str | Path) -> Pat
             f"{run} holds a run of another config ({'; '.join(diff)}); choose another run "
             "directory or delete it"
         )
-    if int(payload["step"]) < cfg.train.steps:
+    if int(payload["step"]) < cfg.train.steps or not (run / "train_summary.json").is_file():
         train(cfg, run, resume=True)
     return run

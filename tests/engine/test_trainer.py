@@ -283,3 +283,25 @@ def test_auto_precision_is_recorded_and_a_resume_keeps_the_runs_own(tmp_path, mo
     train(config_from_dict(data), tmp_path / "c")  # a new run on this CPU: fp32
     assert "precision: fp32" in (tmp_path / "c/config.yaml").read_text()
     assert not same_params(run_params(tmp_path / "c"), run_params(tmp_path / "b"))
+
+
+def test_ensure_run_finishes_a_run_stopped_after_its_last_checkpoint(tmp_path):
+    """A run killed after saving its last step but before its figures and summary were written
+    is finished by ensure_run (summary with the run's own seconds per step, weights unchanged),
+    not taken for done."""
+    import yaml
+
+    from ipm.engine import ensure_run
+
+    data = tiny("gan", steps=4)
+    cfg_file = tmp_path / "gan.yaml"
+    cfg_file.write_text(yaml.safe_dump(data))
+    run = ensure_run(cfg_file, [], tmp_path / "run")
+    summary = json.loads((run / "train_summary.json").read_text())
+    params = run_params(run)
+    (run / "train_summary.json").unlink()
+    (run / "status.json").write_text(json.dumps({"state": "running", "step": 4}))
+    assert ensure_run(cfg_file, [], run) == run
+    assert json.loads((run / "train_summary.json").read_text()) == summary
+    assert json.loads((run / "status.json").read_text())["state"] == "finished"
+    assert same_params(run_params(run), params)
