@@ -32,7 +32,7 @@ import torch
 
 from experiments import ROOT
 from experiments.runs import config
-from ipm.report import Report, rerender
+from ipm.report import Report, rerender, reused_sentence
 
 MODELS = ("ipm", "diffusers")
 METRICS = ("fid", "kid", "precision", "recall")
@@ -186,11 +186,7 @@ def _reused_line(res: dict) -> list[str]:
     reused = [f"{m} seed {s}" for m in MODELS for s, r in res["runs"][m].items() if r.get("reused")]
     if not reused:
         return []
-    return [
-        "",
-        "Trained and evaluated by an earlier invocation into the same `--runs` (the same configs, "
-        "checkpoints and settings; the wall time above excludes them): " + ", ".join(reused) + ".",
-    ]
+    return ["", reused_sentence("Trained and evaluated by", reused, " into the same `--runs`")]
 
 
 def markdown(res: dict) -> str:

@@ -41,7 +41,7 @@ from experiments.runs import CONFIG_DIRS, config
 from experiments.runs import TITLES as MODEL_TITLES
 from ipm.engine import ensure_run
 from ipm.evaluate import cached_evaluation
-from ipm.report import Report, rerender
+from ipm.report import Report, rerender, reused_sentence
 
 MODELS = ("edm", "discr_flow", "gan", "score_gan", "sd_flow", "dmmd")
 TITLES = {**MODEL_TITLES, "noise": "noise (reference)"}
@@ -216,10 +216,9 @@ def markdown(res: dict) -> str:
         )
     if res.get("reused"):
         parts.append(
-            "Evaluations reused from the `table3_eval.json` cache of an earlier invocation (same "
-            "checkpoint bytes and settings), not included in the wall time: "
-            + ", ".join(res["reused"])
-            + "."
+            reused_sentence(
+                "Evaluations reused from the `table3_eval.json` cache of", res["reused"]
+            )
         )
     by_source: dict[str, list[str]] = {}
     for key, src in res.get("kept", {}).items():

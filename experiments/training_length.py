@@ -29,7 +29,7 @@ from pathlib import Path
 from experiments import ROOT
 from experiments.parallel import run_tasks
 from experiments.runs import CONFIG_DIRS, config
-from ipm.report import Report, rerender
+from ipm.report import Report, rerender, reused_sentence
 
 IMAGE_METRICS = ("fid", "kid", "precision", "recall")
 GAUSSIAN_METRICS = ("w2", "mmd2", "off_mode_fraction")
@@ -48,15 +48,24 @@ def seed_task(cfg_path: str, over: list[str], run: Path, at: list[int]) -> dict:
     """One seed: trained (or reused, or resumed) to ``max(at)`` steps, every kept step
     evaluated. Returns {step: metrics} and the run's seconds per step."""
     from ipm.engine import ensure_run
+    from ipm.engine.checkpoint import LAST
     from ipm.evaluate import cached_evaluation, evaluate_run
 
+    trained_before = (run / "checkpoints" / LAST).is_file()  # wholly or in part
     ensure_run(cfg_path, over, run)
     summary = json.loads((run / "train_summary.json").read_text())
-    by_step = {}
+    by_step, reused = {}, []
     for s in at:
         ck = checkpoint(run, s)
-        by_step[str(s)], _ = cached_evaluation(ck, "eval.json", {}, lambda ck=ck: evaluate_run(ck))
-    return {"steps": by_step, "seconds_per_step": summary["train_seconds_per_step"]}
+        by_step[str(s)], hit = cached_evaluation(
+            ck, "eval.json", {}, lambda ck=ck: evaluate_run(ck)
+        )
+        reused += [s] if hit else []
+    return {
+        "steps": by_step,
+        "seconds_per_step": summary["train_seconds_per_step"],
+        "reused": {"run": trained_before, "steps": reused},
+    }
 
 
 def summarise(runs: dict[str, dict], at: list[int], metrics: tuple[str, ...]) -> dict:
@@ -143,6 +152,19 @@ def markdown(res: dict) -> str:
             f"| {seed} | " + " | ".join(f"{r['steps'][str(s)][metrics[0]]:.4g}" for s in at) + " |"
         )
     lines += ["", f"![{metrics[0]} against steps]({res['plot']})"]
+    reused = res.get("reused", {}).items()
+    trained = [f"seed {seed}" for seed, r in reused if r["run"]]
+    evaluated = [f"seed {seed} at {s}" for seed, r in reused for s in r["steps"]]
+    if trained:
+        lines += [
+            "",
+            reused_sentence(
+                "Runs trained, wholly or in part, by", trained, " into the same `--runs`"
+            ),
+        ]
+    if evaluated:
+        done = "Evaluations reused from the checkpoints' `eval.json` caches of"
+        lines += ["", reused_sentence(done, evaluated)]
     return "\n".join(lines)
 
 
@@ -191,6 +213,7 @@ def main(argv=None) -> dict:
     report = Report("training_length", out, ",".join(map(str, a.seeds)))
     tasks = [(str(path), over + [f"seed={s}"], a.runs / name / f"seed{s}", at) for s in a.seeds]
     runs = dict(zip(map(str, a.seeds), run_tasks(seed_task, tasks, a.jobs), strict=True))
+    reused = {seed: r.pop("reused") for seed, r in runs.items()}  # what the wall time excludes
     first = next(iter(runs.values()))["steps"][str(at[0])]
     metrics = GAUSSIAN_METRICS if a.data == "gaussians" else IMAGE_METRICS
     res = {
@@ -205,6 +228,7 @@ def main(argv=None) -> dict:
         "n_samples": first["n_samples"],
         "seconds_per_step": statistics.median(r["seconds_per_step"] for r in runs.values()),
         "runs": runs,
+        "reused": reused,
         "summary": summarise(runs, at, metrics),
         "plot": "steps.png",
     }

@@ -115,6 +115,16 @@ class Report:
         return path
 
 
+def reused_sentence(done: str, names: list[str], where: str = "") -> str:
+    """The page's sentence naming results an earlier invocation computed (``done``: what it
+    did to them, e.g. "Evaluations reused from the `eval.json` cache of"), which this
+    invocation's wall time leaves out."""
+    return (
+        f"{done} an earlier invocation{where} (same checkpoint bytes and settings), not included "
+        "in the wall time: " + ", ".join(names) + "."
+    )
+
+
 def page(head: dict, markdown: str) -> str:
     """A results page: the title and header lines, then the body."""
     return (

@@ -43,6 +43,12 @@ def test_training_length_evaluates_each_kept_step_as_a_shorter_run_would(tmp_pat
     again = main(["--data", "gaussians", "--model", "gan", "--at", "20", "40", "--seeds", "0",
                   "1", "--set", *small, "--out", str(out), "--runs", str(runs)])  # fmt: skip
     assert again["runs"] == json.loads(json.dumps(res["runs"]))
+    # and its page names them, as the wall time leaves them out; the first reused nothing
+    assert not any(r["run"] or r["steps"] for r in res["reused"].values())
+    assert again["reused"] == {s: {"run": True, "steps": [20, 40]} for s in ("0", "1")}
+    page = (out / "gaussians-gan" / "README.md").read_text()
+    assert "Runs trained, wholly or in part, by an earlier invocation into the same" in page
+    assert "seed 0, seed 1" in page and "seed 1 at 40" in page
 
 
 @pytest.mark.parametrize(
