@@ -45,14 +45,19 @@ class RunLockedError(RuntimeError):
 
 
 class Interrupted(Exception):
-    """Training stopped by a signal at a step boundary, its checkpoint written."""
+    """Training stopped by a signal at a step boundary, its checkpoint written; or, with
+    ``figures``, while the final figures of a run whose last checkpoint is written were drawn
+    (a resume draws them)."""
 
-    def __init__(self, signum: int, step: int, checkpoint: Path):
+    def __init__(self, signum: int, step: int, checkpoint: Path, figures: bool = False):
         self.signum, self.step, self.checkpoint = signum, step, checkpoint
         name = signal.Signals(signum).name
-        super().__init__(
-            f"{name}: stopped at step {step}; checkpoint {checkpoint} (continue with --resume)"
-        )
+        if figures:
+            said = f"stopped drawing the final figures after step {step}; checkpoint {checkpoint}"
+            said += " is complete (--resume draws the figures)"
+        else:
+            said = f"stopped at step {step}; checkpoint {checkpoint} (continue with --resume)"
+        super().__init__(f"{name}: {said}")
 
     @property
     def exit_code(self) -> int:
@@ -158,19 +163,23 @@ def trim_log(path: str | Path, step: int) -> int:
 
 class StopSignals:
     """SIGINT/SIGTERM set :attr:`received` (the signal number) inside a ``with`` block; a second
-    SIGINT raises KeyboardInterrupt. Outside the main thread (where handlers cannot be set) it
-    does nothing."""
+    SIGINT raises KeyboardInterrupt. With ``stop_now``, a signal instead raises
+    ``stop_now(signum)`` at once (for work with no step boundary to stop at). Outside the main
+    thread (where handlers cannot be set) it does nothing."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self):
+    def __init__(self, stop_now=None):
         self.received: int | None = None
+        self.stop_now = stop_now
         self._previous: dict = {}
 
     def _handle(self, signum, frame):
         if self.received == signal.SIGINT and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.received = signum
+        if self.stop_now is not None:
+            raise self.stop_now(signum)
 
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():

@@ -453,25 +453,46 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
             log.close()
     sps = train_seconds / max(timed_steps, 1)
     if rank == 0 and end == steps:
-        from .figures import run_figures
-
-        run_figures(model, cfg, run_dir, steps, ema=ema, animation=cfg.eval.animation)
-        (run_dir / "train_summary.json").write_text(
-            json.dumps(
-                {
-                    "steps": steps,
-                    "train_seconds_per_step": sps,
-                    "threads": cfg.train.threads,
-                    "world_size": world,
-                },
-                indent=2,
-            )
-        )
-    if rank == 0 and end == steps:
+        summary = {
+            "steps": steps,
+            "train_seconds_per_step": sps,
+            "threads": cfg.train.threads,
+            "world_size": world,
+        }
+        _finish(model, cfg, run_dir, ema, summary, ckpt_path, world)
         write_status(run_dir, "finished", steps)
     elif rank == 0:  # stop_after
         write_status(run_dir, "interrupted", end, f"stopped after {end - start} steps (stop_after)")
     return TrainResult(run_dir, end, sps, last)
+
+
+def _finish(model, cfg: RunConfig, run_dir: Path, ema, summary: dict, ckpt_path: Path, world: int):
+    """The final figures, then ``train_summary.json`` (atomically): the file that marks a run
+    done. SIGINT/SIGTERM stop the figures at once, the status saying so; the last checkpoint is
+    whole, and a resume draws them."""
+    from .figures import run_figures
+
+    steps = summary["steps"]
+
+    def stopped(signum: int) -> Interrupted:
+        return Interrupted(signum, steps, ckpt_path, figures=True)
+
+    try:
+        with StopSignals(stop_now=stopped) if world == 1 else contextlib.nullcontext():
+            run_figures(model, cfg, run_dir, steps, ema=ema, animation=cfg.eval.animation)
+            path = run_dir / "train_summary.json"
+            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+            tmp.write_text(json.dumps(summary, indent=2))
+            os.replace(tmp, path)
+    except Interrupted as e:
+        write_status(run_dir, "interrupted", steps, str(e))
+        raise
+    except KeyboardInterrupt:
+        write_status(run_dir, "interrupted", steps, "KeyboardInterrupt while drawing the figures")
+        raise
+    except Exception as e:
+        write_status(run_dir, "failed", steps, f"{type(e).__name__}: {e}")
+        raise
 
 
 def _write_run_files(run_dir: Path, cfg: RunConfig, device, world: int, resume: bool):

@@ -233,3 +233,41 @@ def test_trim_log_keeps_the_steps_up_to_the_resume_point_and_drops_a_cut_line(tm
     assert trim_log(log, 10) == 3
     assert _logged_steps(tmp_path) == [5, 10]
     assert trim_log(log, 10) == 0 and trim_log(tmp_path / "none.jsonl", 3) == 0
+
+
+def test_a_signal_while_the_final_figures_are_drawn_stops_at_once_and_a_resume_draws_them(
+    tmp_path, monkeypatch
+):
+    """SIGTERM after the last checkpoint, while the figures are drawn: the run says
+    "interrupted" (not "running"), writes no train_summary.json (so it is not taken for done),
+    restores the signal handlers, and ``--resume`` finishes it with the same weights."""
+    import os
+
+    from ipm.engine import Interrupted, figures
+
+    cfg = tiny("gan", steps=4)
+    run = tmp_path / "run"
+    draw = figures.run_figures
+
+    def killed(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)  # the handler raises before this returns
+        raise AssertionError("SIGTERM did not stop the figures")
+
+    monkeypatch.setattr(figures, "run_figures", killed)
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(
+        Interrupted, match="SIGTERM: stopped drawing the final figures after step 4"
+    ):
+        train(config_from_dict(cfg), run)
+    assert signal.getsignal(signal.SIGTERM) is before
+    status = _status(run)
+    assert status["state"] == "interrupted" and status["step"] == 4, status
+    assert "--resume draws the figures" in status["reason"]
+    assert not (run / "train_summary.json").exists()
+    params = run_params(run)
+    monkeypatch.setattr(figures, "run_figures", draw)
+    train(config_from_dict(cfg), run, resume=True)
+    assert _status(run)["state"] == "finished"
+    assert json.loads((run / "train_summary.json").read_text())["steps"] == 4
+    assert same_params(run_params(run), params)
