@@ -3,6 +3,7 @@
 - :class:`RunLock`: ``RUN_DIR/.lock``, an exclusive ``flock`` taken before anything is written.
   The kernel releases it when its holder exits, however it exits (SIGKILL included), so a lock
   file left by a dead process is reclaimed, saying so; a live holder is named in the refusal.
+- :func:`write_text_atomic`: a file replaced whole (status, summary, trimmed log).
 - :func:`write_status`: ``RUN_DIR/status.json`` (``running``, ``finished``, ``interrupted``,
   ``failed``), with the step, the reason and the process, replaced atomically.
 - :class:`StopSignals`: SIGINT and SIGTERM set a flag that the training loop reads between
@@ -34,6 +35,7 @@ __all__ = [
     "resolve_paths",
     "trim_log",
     "write_status",
+    "write_text_atomic",
 ]
 
 LOCK = ".lock"
@@ -125,15 +127,22 @@ def default_run_dir(config: str | Path, under: str | Path = "runs") -> Path:
     return Path(under) / path.parent.name / path.stem
 
 
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically (a temporary file beside it, then a rename):
+    a reader sees the old file or the new one, never a part."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def write_status(run_dir: str | Path, state: str, step: int, reason: str | None = None) -> None:
     """Replace ``RUN_DIR/status.json`` atomically with the run's state at ``step``."""
     path = Path(run_dir) / STATUS
     rec = {"state": state, "step": int(step), "pid": os.getpid(), "updated": time.time()}
     if reason:
         rec["reason"] = reason
-    tmp = path.with_name(f".{STATUS}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(rec, indent=1))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(rec, indent=1))
 
 
 def trim_log(path: str | Path, step: int) -> int:
@@ -155,9 +164,7 @@ def trim_log(path: str | Path, step: int) -> int:
         else:
             dropped += 1
     if dropped:
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text("".join(kept))
-        os.replace(tmp, path)
+        write_text_atomic(path, "".join(kept))
     return dropped
 
 

@@ -50,6 +50,7 @@ from .rundir import (
     resolve_paths,
     trim_log,
     write_status,
+    write_text_atomic,
 )
 
 __all__ = [
@@ -480,10 +481,7 @@ def _finish(model, cfg: RunConfig, run_dir: Path, ema, summary: dict, ckpt_path:
     try:
         with StopSignals(stop_now=stopped) if world == 1 else contextlib.nullcontext():
             run_figures(model, cfg, run_dir, steps, ema=ema, animation=cfg.eval.animation)
-            path = run_dir / "train_summary.json"
-            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-            tmp.write_text(json.dumps(summary, indent=2))
-            os.replace(tmp, path)
+            write_text_atomic(run_dir / "train_summary.json", json.dumps(summary, indent=2))
     except Interrupted as e:
         write_status(run_dir, "interrupted", steps, str(e))
         raise
