@@ -60,7 +60,8 @@ def seed_task(cfg_path: str, over: list[str], run: Path, at: list[int]) -> dict:
         by_step[str(s)], hit = cached_evaluation(
             ck, "eval.json", {}, lambda ck=ck: evaluate_run(ck)
         )
-        reused += [s] if hit else []
+        if hit:
+            reused.append(s)
     return {
         "steps": by_step,
         "seconds_per_step": summary["train_seconds_per_step"],

@@ -5,7 +5,8 @@
   file left by a dead process is reclaimed, saying so; a live holder is named in the refusal.
 - :func:`write_text_atomic`: a file replaced whole (status, summary, trimmed log).
 - :func:`write_status`: ``RUN_DIR/status.json`` (``running``, ``finished``, ``interrupted``,
-  ``failed``), with the step, the reason and the process, replaced atomically.
+  ``failed``), with the step, the reason and the process, replaced atomically;
+  :func:`write_stop_status` the one a stopping exception leaves.
 - :class:`StopSignals`: SIGINT and SIGTERM set a flag that the training loop reads between
   steps, so a run stops at a step boundary with a fresh checkpoint; a second SIGINT interrupts
   at once.
@@ -35,6 +36,7 @@ __all__ = [
     "resolve_paths",
     "trim_log",
     "write_status",
+    "write_stop_status",
     "write_text_atomic",
 ]
 
@@ -143,6 +145,18 @@ def write_status(run_dir: str | Path, state: str, step: int, reason: str | None 
     if reason:
         rec["reason"] = reason
     write_text_atomic(path, json.dumps(rec, indent=1))
+
+
+def write_stop_status(run_dir: str | Path, exc: BaseException, step: int) -> None:
+    """``status.json`` of a run that ``exc`` stopped after ``step``: interrupted (a signal, with
+    its own step and message; Ctrl-C) or failed (any other error)."""
+    if isinstance(exc, Interrupted):
+        write_status(run_dir, "interrupted", exc.step, str(exc))
+    elif isinstance(exc, KeyboardInterrupt):
+        reason = f"KeyboardInterrupt after step {step}; the last checkpoint is kept"
+        write_status(run_dir, "interrupted", step, reason)
+    elif isinstance(exc, Exception):
+        write_status(run_dir, "failed", step, f"{type(exc).__name__}: {exc}")
 
 
 def trim_log(path: str | Path, step: int) -> int:

@@ -50,6 +50,7 @@ from .rundir import (
     resolve_paths,
     trim_log,
     write_status,
+    write_stop_status,
     write_text_atomic,
 )
 
@@ -436,18 +437,9 @@ def _train(cfg: RunConfig, run_dir: Path, resume: bool, stop_after: int | None) 
                         checkpoint(done)
                     raise Interrupted(stops.received, done, ckpt_path)
             bar.close()
-    except Interrupted as e:
+    except BaseException as e:
         if rank == 0:
-            write_status(run_dir, "interrupted", e.step, str(e))
-        raise
-    except KeyboardInterrupt:
-        if rank == 0:
-            reason = f"KeyboardInterrupt after step {done}; the last checkpoint is kept"
-            write_status(run_dir, "interrupted", done, reason)
-        raise
-    except Exception as e:
-        if rank == 0:
-            write_status(run_dir, "failed", done, f"{type(e).__name__}: {e}")
+            write_stop_status(run_dir, e, done)
         raise
     finally:
         if log is not None:
@@ -482,14 +474,8 @@ def _finish(model, cfg: RunConfig, run_dir: Path, ema, summary: dict, ckpt_path:
         with StopSignals(stop_now=stopped) if world == 1 else contextlib.nullcontext():
             run_figures(model, cfg, run_dir, steps, ema=ema, animation=cfg.eval.animation)
             write_text_atomic(run_dir / "train_summary.json", json.dumps(summary, indent=2))
-    except Interrupted as e:
-        write_status(run_dir, "interrupted", steps, str(e))
-        raise
-    except KeyboardInterrupt:
-        write_status(run_dir, "interrupted", steps, "KeyboardInterrupt while drawing the figures")
-        raise
-    except Exception as e:
-        write_status(run_dir, "failed", steps, f"{type(e).__name__}: {e}")
+    except BaseException as e:
+        write_stop_status(run_dir, e, steps)
         raise
 
 
