@@ -149,13 +149,15 @@ def _image_figures(model, cfg, out: Path, step: int, animation: bool, shape):
 
 def run_figures(model, cfg, run_dir: Path, step: int, *, ema=None, animation: bool = False):
     """Write figures/step_XXXXXX.png (and figures/generation.gif for particle models):
-    particles and field for 2-D data, a sample grid for images."""
+    particles and field for 2-D data, a sample grid for images; then the model's own
+    (:meth:`~ipm.models.base.GenerativeModel.extra_figures`)."""
     out = Path(run_dir) / "figures"
     out.mkdir(parents=True, exist_ok=True)
     shape = getattr(model, "shape", None)
     if shape is not None and len(shape) == 3:
         with _ema_weights(model, ema):
             _image_figures(model, cfg, out, step, animation, shape)
+            model.extra_figures(out, step)
         return
     n = cfg.eval.figure_points
     g = torch.Generator().manual_seed(12345)
@@ -172,3 +174,4 @@ def run_figures(model, cfg, run_dir: Path, step: int, *, ema=None, animation: bo
         )
         if record and s.trajectory is not None:
             generation_gif(s.trajectory, data, out / "generation.gif")
+        model.extra_figures(out, step)

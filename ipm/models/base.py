@@ -12,6 +12,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import torch
@@ -218,6 +219,10 @@ class GenerativeModel(ABC):
     def generator_loss(self, x: Tensor) -> Tensor | None:
         """Pointwise generator loss (c∘f)(x) of discriminator models (figure background)."""
         return None
+
+    def extra_figures(self, out: Path, step: int) -> None:  # noqa: B027 (optional hook)
+        """Figures of the model's own quantities, written into the run's ``figures`` folder
+        ``out`` beside the samples (none by default)."""
 
     def extra_state(self) -> dict[str, Tensor]:
         """The attributes named by :attr:`state` that are set, as CPU tensors."""
