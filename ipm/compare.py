@@ -5,15 +5,18 @@ reference figures.
 A set is ``FILE[:PATH]``: a JSON file and a ``/``-separated path to the per-seed metrics, in
 which one ``*`` stands for the seeds (keys that are integers; other keys beside them, such as
 ``0_stop14``, are skipped). The default path is ``runs/*``, which reads a ``seed_sweep.json``
-(:mod:`ipm.sweeps`). A seed meets a figure as in :func:`ipm.sweeps.meets`.
+(:mod:`ipm.sweeps`). A seed meets a figure as in :func:`ipm.sweeps.meets`. A seed whose run
+failed (:func:`ipm.sweeps.failed`) counts as the worst value of every metric (+∞, or −∞ where
+higher is better): it ranks below every finished seed in the test and enters the range.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
-from .sweeps import figures_text, fmt, seeds_meeting, spread
+from .sweeps import HIGHER_IS_BETTER, failed, figures_text, fmt, seeds_meeting, spread
 
 __all__ = ["compare", "load_set", "mann_whitney", "markdown", "select", "split_spec"]
 
@@ -65,6 +68,9 @@ def load_set(spec: str) -> dict[int, dict]:
 def _values(runs: dict[int, dict], metric: str, label: str) -> list[float]:
     out = []
     for s, m in runs.items():
+        if isinstance(m, dict) and failed(m):
+            out.append(-math.inf if metric in HIGHER_IS_BETTER else math.inf)
+            continue
         v = m.get(metric) if isinstance(m, dict) else None
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise ValueError(f"{label}, seed {s}: no numeric {metric!r}")
@@ -103,6 +109,7 @@ def compare(
         _, per_figure, all_met = seeds_meeting(runs, reference)
         meeting[lab] = {
             "n_seeds": len(runs),
+            "failed": sorted(s for s, m in runs.items() if isinstance(m, dict) and failed(m)),
             "per_figure": per_figure,
             "all": all_met if reference else None,
         }
@@ -133,6 +140,14 @@ def markdown(res: dict) -> str:
             for lab in (la, lb)
         ]
         lines.append(f"| {k} | {cells[0]} | {cells[1]} | {r['mann_whitney_p']:.2g} |")
+    for lab in (la, lb):
+        bad = res["meeting"][lab]["failed"]
+        if bad:
+            lines += [
+                "",
+                f"{lab}: the runs of seeds {bad} failed; each counts as the worst value of every "
+                "metric (inf).",
+            ]
     ref = res["reference"]
     if ref:
         lines += ["", f"Reference figures: {figures_text(ref)}.", ""]

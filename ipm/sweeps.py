@@ -6,10 +6,16 @@ One seed of an adversarial model is one draw from a wide distribution: a claim a
 an option or an implementation rests on several seeds, compared with :mod:`ipm.compare`.
 A seed meets a figure when its metric is at most the figure, or at least it where higher is
 better (:data:`HIGHER_IS_BETTER`).
+
+A seed whose run fails (its training diverges, its final figures meet non-finite values: the
+run's ``status.json`` says ``failed``) is an outcome of the recipe, not an error of the sweep:
+it is kept as ``{"failed": reason, "step": step}``, the other seeds go on, the summary covers
+the seeds that finished, and the report names the failed ones. A failed seed meets no figure.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from pathlib import Path
@@ -18,12 +24,13 @@ import torch
 from tqdm.auto import tqdm
 
 from .engine import ensure_run, load_config
-from .engine.rundir import default_run_dir
+from .engine.rundir import STATUS, default_run_dir
 from .evaluate import cached_evaluation, evaluate_run
 from .report import Report
 
 __all__ = [
     "HIGHER_IS_BETTER",
+    "failed",
     "figures_text",
     "meets",
     "parse_reference",
@@ -79,11 +86,19 @@ def meets(metrics: dict, reference: dict[str, float]) -> dict[str, bool]:
     return out
 
 
+def failed(metrics: dict) -> bool:
+    """Whether a seed's entry is a failed run (:func:`train_and_evaluate`)."""
+    return "failed" in metrics
+
+
 def seeds_meeting(
     runs: dict[int, dict], reference: dict[str, float]
 ) -> tuple[dict[int, dict[str, bool]], dict[str, int], list[int]]:
     """Per seed :func:`meets`; per figure how many seeds meet it; the seeds meeting all."""
-    ok = {s: meets(m, reference) for s, m in runs.items()}
+    ok = {
+        s: {k: False for k in reference} if failed(m) else meets(m, reference)
+        for s, m in runs.items()
+    }
     per_figure = {k: sum(o[k] for o in ok.values()) for k in reference}
     return ok, per_figure, sorted(s for s, o in ok.items() if all(o.values()))
 
@@ -101,19 +116,33 @@ def spread(vals: list) -> dict[str, float]:
 
 
 def summarize(runs: dict[int, dict]) -> dict[str, dict]:
-    """Median, min and max over seeds of every numeric metric all seeds report."""
-    keys = set.intersection(*(set(m) for m in runs.values()))
+    """Median, min and max over the seeds that finished of every numeric metric they all
+    report ({} when none finished)."""
+    done = [m for m in runs.values() if not failed(m)]
+    if not done:
+        return {}
+    keys = set.intersection(*(set(m) for m in done))
     out = {}
     for k in sorted(keys):
-        vals = [m[k] for m in runs.values()]
+        vals = [m[k] for m in done]
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
             out[k] = spread(vals)
     return out
 
 
 def train_and_evaluate(config: str, over: list[str], run: Path, quick: bool, threads: int):
-    """Train (or reuse / resume) one seed's run and evaluate it like ``ipm evaluate``."""
-    ensure_run(config, over, run)
+    """Train (or reuse / resume) one seed's run and evaluate it like ``ipm evaluate``; a run
+    that fails is returned as ``{"failed": reason, "step": step}`` (an error that leaves the
+    run's status anything but ``failed``, such as a directory holding another config, stops
+    the sweep)."""
+    try:
+        ensure_run(config, over, run)
+    except Exception:
+        status = run / STATUS
+        state = json.loads(status.read_text()) if status.is_file() else {}
+        if state.get("state") != "failed":
+            raise
+        return {"failed": state.get("reason", "unknown"), "step": state.get("step")}
     n = 1000 if quick else None
     settings = {"quick": bool(quick), "threads": threads}
     result, _ = cached_evaluation(
@@ -148,7 +177,10 @@ def markdown(res: dict) -> str:
     ]
     for s, m in runs.items():
         ok = res["meets"][s]
-        cells = [fmt(m[k]) + (" ✓" if ok.get(k) else "") for k in cols]
+        if failed(m):
+            cells = ["failed"] * len(cols)
+        else:
+            cells = [fmt(m[k]) + (" ✓" if ok.get(k) else "") for k in cols]
         lines.append(
             f"| {s} | "
             + " | ".join(cells)
@@ -169,6 +201,15 @@ def markdown(res: dict) -> str:
             "cores): " + ", ".join(f"{s}: {v:.0f}" for s, v in secs.items()) + ". The wall time "
             "above is this invocation's: finished runs and their cached evaluations are reused.",
         ]
+    bad = {s: m for s, m in runs.items() if failed(m)}
+    if bad:
+        lines += [
+            "",
+            f"**{len(bad)} of {len(runs)} seeds failed** (the median and range cover the "
+            "others): "
+            + "; ".join(f"seed {s} after step {m['step']}: {m['failed']}" for s, m in bad.items())
+            + ".",
+        ]
     if ref:
         lines += [
             "",
@@ -188,9 +229,11 @@ def plot(res: dict, path: Path) -> None:
 
     keys = list(res["reference"]) or [k for k in SHOWN if k in res["summary"]][:3]
     keys = [k for k in keys if k in res["summary"]]
+    if not keys:  # every seed failed: nothing to draw
+        return
     fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3.2), squeeze=False)
     for ax, k in zip(axes[0], keys):
-        seeds = list(res["runs"])
+        seeds = [s for s, m in res["runs"].items() if not failed(m)]
         vals = [res["runs"][s][k] for s in seeds]
         ax.scatter(range(len(seeds)), vals, color="C0", zorder=3)
         ax.axhline(res["summary"][k]["median"], color="C0", lw=1, label="median")

@@ -46,11 +46,13 @@ def test_compare_seeds_statistics():
     assert res["metrics"]["mmd2"]["mann_whitney_p"] == pytest.approx(p) and p < 1
     assert res["meeting"]["x"] == {
         "n_seeds": 4,
+        "failed": [],
         "per_figure": {"mmd2": 3, "modes_covered": 4},
         "all": [0, 1, 2],
     }
     assert res["meeting"]["y"] == {
         "n_seeds": 3,
+        "failed": [],
         "per_figure": {"mmd2": 1, "modes_covered": 1},
         "all": [],
     }
@@ -58,3 +60,25 @@ def test_compare_seeds_statistics():
     assert same["metrics"]["modes_covered"]["mann_whitney_p"] == 1.0  # all values equal
     with pytest.raises(ValueError, match=r"B, seed 0: no numeric 'mmd2'"):
         compare(a, {0: {"modes_covered": 5}}, ["mmd2"], {})
+
+
+def test_a_failed_seed_counts_as_the_worst_value_of_every_metric():
+    """A run that failed ranks below every finished seed (fid +inf, precision −inf), so the
+    test between three finished seeds and two finished plus one failed is the one between
+    the finished values and a value worse than all of them."""
+    from scipy.stats import mannwhitneyu
+
+    from ipm.compare import compare, markdown
+
+    a = {s: {"fid": f, "precision": 0.3} for s, f in enumerate([10.0, 11.0, 12.0])}
+    b = {0: {"fid": 5.0, "precision": 0.5}, 1: {"failed": "non-finite loss", "step": 9}}
+    b[2] = {"fid": 20.0, "precision": 0.1}
+    res = compare(a, b, ["fid", "precision"], {"fid": 15.0}, ("a", "b"))
+    assert res["metrics"]["fid"]["b"] == {"median": 20.0, "min": 5.0, "max": float("inf")}
+    assert res["metrics"]["precision"]["b"]["min"] == float("-inf")
+    p = mannwhitneyu([10.0, 11.0, 12.0], [5.0, 1e9, 20.0], alternative="two-sided").pvalue
+    assert res["metrics"]["fid"]["mann_whitney_p"] == pytest.approx(p)
+    assert res["meeting"]["b"]["failed"] == [1]
+    assert res["meeting"]["b"]["per_figure"] == {"fid": 1}  # the failed seed meets nothing
+    page = markdown(res | {"sets": ["a.json", "b.json"]})
+    assert "b: the runs of seeds [1] failed" in page and "| 20 (5 – inf) |" in page

@@ -66,3 +66,40 @@ def test_seed_sweep_quick(tmp_path, monkeypatch):
     with pytest.raises(Exception, match="train.bogus"):
         sweep(config, [7], ["train.bogus=1"], runs_dir=tmp_path / "r7", quick=True)
     assert not (tmp_path / "r7").exists()
+
+
+def test_a_seed_whose_run_fails_is_kept_as_failed_and_the_others_go_on(tmp_path, monkeypatch):
+    """A run whose status says failed is a seed's outcome: recorded with its reason and step,
+    left out of the summary, meeting no figure, named in the report; an error that leaves no
+    failed status (here: a directory of another config) stops the sweep."""
+    import ipm.sweeps
+    from ipm.sweeps import sweep, train_and_evaluate
+
+    def diverges(config, over, run):
+        run.mkdir(parents=True)
+        (run / "status.json").write_text('{"state": "failed", "step": 7, "reason": "NaN loss"}')
+        raise FloatingPointError("NaN loss")
+
+    monkeypatch.setattr(ipm.sweeps, "ensure_run", diverges)
+    out = train_and_evaluate("c.yaml", [], tmp_path / "bad", False, 1)
+    assert out == {"failed": "NaN loss", "step": 7}
+
+    def mismatch(config, over, run):
+        raise ValueError("holds a run of another config")
+
+    monkeypatch.setattr(ipm.sweeps, "ensure_run", mismatch)
+    with pytest.raises(ValueError, match="another config"):
+        train_and_evaluate("c.yaml", [], tmp_path / "other", False, 1)
+
+    runs = {0: {"mmd2": 0.5, "n_samples": 10}, 1: out, 2: {"mmd2": 1.5, "n_samples": 10}}
+    monkeypatch.setattr(
+        ipm.sweeps, "train_and_evaluate", lambda c, o, run, q, t: runs[int(o[0][5:])]
+    )
+    config = "experiments/configs/gaussians/gan.yaml"
+    res = sweep(config, [0, 1, 2], reference={"mmd2": 1.0}, out=tmp_path / "o", runs_dir=tmp_path)
+    assert res["runs"][1] == {"failed": "NaN loss", "step": 7}
+    assert res["summary"]["mmd2"] == {"median": 1.0, "min": 0.5, "max": 1.5}
+    assert res["n_meeting"] == {"mmd2": 1} and res["meets"][1] == {"mmd2": False}
+    page = (tmp_path / "o/README.md").read_text()
+    assert "**1 of 3 seeds failed**" in page and "seed 1 after step 7: NaN loss" in page
+    assert "| 1 | failed |" in page
