@@ -146,7 +146,7 @@ def markdown(res: dict) -> str:
             lines += [
                 "",
                 f"{lab}: the runs of seeds {bad} failed; each counts as the worst value of every "
-                "metric (inf).",
+                "metric (+inf, or -inf where higher is better).",
             ]
     ref = res["reference"]
     if ref:
