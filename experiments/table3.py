@@ -303,7 +303,9 @@ def markdown(res: dict) -> str:
             drawn = {g["drawn_by"] for g in grids.values()}
             parts.append(
                 f"Samples of each run ({'; '.join(sorted(drawn))}):\n\n"
-                + "\n".join(f"![{TITLES[m]}]({g['path']})" for m, g in grids.items())
+                + "\n".join(  # the table's column order, whichever run drew its grid last
+                    f"![{TITLES[m]}]({grids[m]['path']})" for m in MODELS if m in grids
+                )
             )
     paper = [
         "| data set | " + " | ".join(TITLES[m] for m in MODELS[:4]) + " |",

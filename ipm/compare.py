@@ -141,7 +141,7 @@ def markdown(res: dict) -> str:
         ]
         lines.append(f"| {k} | {cells[0]} | {cells[1]} | {r['mann_whitney_p']:.2g} |")
     for lab in (la, lb):
-        bad = res["meeting"][lab]["failed"]
+        bad = res["meeting"][lab].get("failed")  # pages written before failed seeds were kept
         if bad:
             lines += [
                 "",
