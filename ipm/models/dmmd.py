@@ -25,6 +25,8 @@ flow of k_t towards ``reference`` clean points kept with the model, z ← z + η
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import Tensor
 
@@ -151,7 +153,7 @@ class DMMD(GenerativeModel):
             rows.append(flow.field(xt, t).detach().norm(dim=1))
         return torch.stack(rows)
 
-    def extra_figures(self, out, step: int) -> None:
+    def extra_figures(self, out: Path, step: int) -> None:
         """figures/field_norms.png: the field's norm against the noise level (median and
         10–90% band), beside 1, the gradient penalty's target (see :meth:`field_norms`)."""
         import matplotlib
