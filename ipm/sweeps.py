@@ -15,7 +15,6 @@ the seeds that finished, and the report names the failed ones. A failed seed mee
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from pathlib import Path
@@ -24,7 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .engine import ensure_run, load_config
-from .engine.rundir import STATUS, default_run_dir
+from .engine.rundir import default_run_dir, read_status
 from .evaluate import cached_evaluation, evaluate_run
 from .report import Report
 
@@ -138,8 +137,7 @@ def train_and_evaluate(config: str, over: list[str], run: Path, quick: bool, thr
     try:
         ensure_run(config, over, run)
     except Exception:
-        status = run / STATUS
-        state = json.loads(status.read_text()) if status.is_file() else {}
+        state = read_status(run)
         if state.get("state") != "failed":
             raise
         return {"failed": state.get("reason", "unknown"), "step": state.get("step")}

@@ -147,6 +147,23 @@ def _image_figures(model, cfg, out: Path, step: int, animation: bool, shape):
         image_grid_gif(s.trajectory, shape, out / "generation.gif", nrow)
 
 
+def _points_figures(model, cfg, out: Path, step: int, animation: bool):
+    n = cfg.eval.figure_points
+    g = torch.Generator().manual_seed(12345)
+    data = dataset(cfg.data).sample(n, generator=g)
+    record = animation and model.is_particle_model
+    s = model.sample(n, generator=g, record=record)
+    field_figure(
+        model,
+        data,
+        s.x.detach().to("cpu"),
+        out / f"step_{step:06d}.png",
+        f"{cfg.model.name}, step {step}",
+    )
+    if record and s.trajectory is not None:
+        generation_gif(s.trajectory, data, out / "generation.gif")
+
+
 def run_figures(model, cfg, run_dir: Path, step: int, *, ema=None, animation: bool = False):
     """Write figures/step_XXXXXX.png (and figures/generation.gif for particle models):
     particles and field for 2-D data, a sample grid for images; then the model's own
@@ -154,24 +171,9 @@ def run_figures(model, cfg, run_dir: Path, step: int, *, ema=None, animation: bo
     out = Path(run_dir) / "figures"
     out.mkdir(parents=True, exist_ok=True)
     shape = getattr(model, "shape", None)
-    if shape is not None and len(shape) == 3:
-        with _ema_weights(model, ema):
-            _image_figures(model, cfg, out, step, animation, shape)
-            model.extra_figures(out, step)
-        return
-    n = cfg.eval.figure_points
-    g = torch.Generator().manual_seed(12345)
-    data = dataset(cfg.data).sample(n, generator=g)
     with _ema_weights(model, ema):
-        record = animation and model.is_particle_model
-        s = model.sample(n, generator=g, record=record)
-        field_figure(
-            model,
-            data,
-            s.x.detach().to("cpu"),
-            out / f"step_{step:06d}.png",
-            f"{cfg.model.name}, step {step}",
-        )
-        if record and s.trajectory is not None:
-            generation_gif(s.trajectory, data, out / "generation.gif")
+        if shape is not None and len(shape) == 3:
+            _image_figures(model, cfg, out, step, animation, shape)
+        else:
+            _points_figures(model, cfg, out, step, animation)
         model.extra_figures(out, step)

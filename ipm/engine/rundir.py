@@ -6,7 +6,7 @@
 - :func:`write_text_atomic`: a file replaced whole (status, summary, trimmed log).
 - :func:`write_status`: ``RUN_DIR/status.json`` (``running``, ``finished``, ``interrupted``,
   ``failed``), with the step, the reason and the process, replaced atomically;
-  :func:`write_stop_status` the one a stopping exception leaves.
+  :func:`write_stop_status` the one a stopping exception leaves; :func:`read_status` reads it.
 - :class:`StopSignals`: SIGINT and SIGTERM set a flag that the training loop reads between
   steps, so a run stops at a step boundary with a fresh checkpoint; a second SIGINT interrupts
   at once.
@@ -33,6 +33,7 @@ __all__ = [
     "StopSignals",
     "check_inputs",
     "default_run_dir",
+    "read_status",
     "resolve_paths",
     "trim_log",
     "write_status",
@@ -145,6 +146,12 @@ def write_status(run_dir: str | Path, state: str, step: int, reason: str | None 
     if reason:
         rec["reason"] = reason
     write_text_atomic(path, json.dumps(rec, indent=1))
+
+
+def read_status(run_dir: str | Path) -> dict:
+    """``RUN_DIR/status.json`` as written by :func:`write_status` ({} where there is none)."""
+    path = Path(run_dir) / STATUS
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def write_stop_status(run_dir: str | Path, exc: BaseException, step: int) -> None:
